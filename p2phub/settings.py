@@ -1,0 +1,305 @@
+"""P2PHub settings, read from the environment (django-environ).
+
+Every setting has an embedded default that needs nothing installed: SQLite, a local-memory
+cache, Celery running tasks eagerly, leaderboards from the database. Setting DATABASE_URL,
+REDIS_URL or CELERY_BROKER_URL switches on PostgreSQL, Redis and a real broker.
+`DJANGO_ENV=production` turns on the production checks: no start without a secret key and
+a bot token, secure cookies, HSTS.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+PRODUCTION = DJANGO_ENV == "production"
+TESTING = env.bool("P2PHUB_TESTING", default=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_ENV=production")
+    SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "treebeard",
+    "pgtrigger",
+    "audit",
+    "partners",
+    "referrals",
+    "rewards",
+    "payments",
+]
+
+MIDDLEWARE = [
+    "p2phub.middleware.RequestIDMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "p2phub.urls"
+WSGI_APPLICATION = "p2phub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent local requests wait for the write lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+# --- Cache and Redis --------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="p2phub"),
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+
+# --- Auth, i18n, static -----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Security (production) --------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    # /health/ping/ is probed over plain HTTP by the load balancer.
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]
+
+# --- REST framework and OpenAPI ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "partners.api.authentication.TelegramInitDataAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["partners.api.permissions.IsPartner"],
+    "DEFAULT_PAGINATION_CLASS": "p2phub.api.pagination.StandardPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "p2phub.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="120/min"),
+        "user": env.str("THROTTLE_USER", default="600/min"),
+        "payments": env.str("THROTTLE_PAYMENTS", default="20/min"),
+        "payouts": env.str("THROTTLE_PAYOUTS", default="10/min"),
+    },
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None) if env.str("NUM_PROXIES", default="") else None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "P2PHub API",
+    "DESCRIPTION": "JSON API for the P2PHub Telegram Mini App and other clients.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "TelegramInitData": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": "`tma <raw initData>` from Telegram.WebApp.initData",
+            }
+        }
+    },
+    "SECURITY": [{"TelegramInitData": []}],
+}
+
+# --- Telegram -----------------------------------------------------------------------------------
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+if PRODUCTION and not TELEGRAM_BOT_TOKEN:
+    raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is required when DJANGO_ENV=production")
+TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="P2PHubBot")
+TELEGRAM_MINI_APP_NAME = env.str("TELEGRAM_MINI_APP_NAME", default="app")
+TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+INIT_DATA_MAX_AGE = env.int("INIT_DATA_MAX_AGE", default=3600)  # seconds
+INIT_DATA_MAX_BYTES = env.int("INIT_DATA_MAX_BYTES", default=8192)
+HTTP_CLIENT_TIMEOUT_SECONDS = env.float("HTTP_CLIENT_TIMEOUT_SECONDS", default=5.0)
+
+# --- Referral engine (SPEC §2) ------------------------------------------------------------------
+REFERRAL_MAX_LEVELS = 9
+REFERRAL_XP_BY_LEVEL = (35, 10, 1, 1, 1, 1, 1, 1, 1)
+PRO_XP_MULTIPLIER = 5
+REFERRAL_HOURLY_LIMIT = env.int("REFERRAL_HOURLY_LIMIT", default=20)  # 0 switches it off
+FRAUD_SCORING_ENABLED = env.bool("FRAUD_SCORING_ENABLED", default=True)
+FRAUD_POINTS = {
+    "same_ip_as_referrer": env.int("FRAUD_POINTS_SAME_IP", default=40),
+    "shared_ip_as_referrer": env.int("FRAUD_POINTS_SHARED_IP", default=10),
+    "same_device_as_referrer": env.int("FRAUD_POINTS_SAME_DEVICE", default=50),
+    "bot_user_agent": env.int("FRAUD_POINTS_BOT_UA", default=30),
+    "referrer_velocity": env.int("FRAUD_POINTS_VELOCITY", default=25),
+    "sub_second_timing": env.int("FRAUD_POINTS_TIMING", default=20),
+}
+FRAUD_HOLD_ABOVE = env.int("FRAUD_HOLD_ABOVE", default=30)  # 31..70 held for review
+FRAUD_BLOCK_ABOVE = env.int("FRAUD_BLOCK_ABOVE", default=70)  # 71..100 blocked
+FRAUD_IP_WINDOW_DAYS = env.int("FRAUD_IP_WINDOW_DAYS", default=30)
+# An IP seen for this many distinct members in the window is a carrier/office NAT.
+FRAUD_SHARED_IP_MIN_MEMBERS = env.int("FRAUD_SHARED_IP_MIN_MEMBERS", default=25)
+IP_HASH_SALT = env.str("IP_HASH_SALT", default=SECRET_KEY)
+
+# --- Rewards (SPEC §5-§8) -----------------------------------------------------------------------
+CHECKIN_BASE_XP = 10
+CHECKIN_WEEKLY_BONUS_XP = 150
+STREAK_BADGES = (7, 30, 100)
+STREAK_REMINDER_HOUR_UTC = env.int("STREAK_REMINDER_HOUR_UTC", default=18)
+STALE_TASK_DAYS = env.int("STALE_TASK_DAYS", default=30)
+LEADERBOARD_BACKEND = "redis" if REDIS_URL else "database"
+LEADERBOARD_KEY_PREFIX = env.str("LEADERBOARD_KEY_PREFIX", default="p2phub:lb")
+
+# --- PRO and payments (SPEC §3-§4) --------------------------------------------------------------
+PRO_PLAN_CODE = "PRO_MONTHLY"
+PRO_PRICE_USD = Decimal(env.str("PRO_PRICE_USD", default="39.00"))
+PRO_DURATION_DAYS = env.int("PRO_DURATION_DAYS", default=30)
+COMMISSION_RATES = tuple(
+    Decimal(r) for r in env.list("COMMISSION_RATES", default=["0.30", "0.05", "0.03", "0.01", "0.01", "0.01", "0.01", "0.01", "0.01"])
+)
+COMMISSION_HOLD_DAYS = env.int("COMMISSION_HOLD_DAYS", default=7)
+PAYOUT_MINIMUM_USDT = Decimal(env.str("PAYOUT_MINIMUM_USDT", default="10"))
+TON_QUOTE_MARKUP = Decimal(env.str("TON_QUOTE_MARKUP", default="1.02"))
+TON_MIN_PAID_RATIO = Decimal(env.str("TON_MIN_PAID_RATIO", default="0.98"))
+TON_SESSION_MINUTES = env.int("TON_SESSION_MINUTES", default=10)
+USDT_SESSION_MINUTES = env.int("USDT_SESSION_MINUTES", default=30)
+TON_API_BASE_URL = env.str("TON_API_BASE_URL", default="https://toncenter.com/api/v3")
+TON_API_KEY = env.str("TON_API_KEY", default="")
+TON_WALLET_ADDRESS = env.str("TON_WALLET_ADDRESS", default="")
+USDT_WALLET_ADDRESS = env.str("USDT_WALLET_ADDRESS", default="")
+TON_RATE_URL = env.str("TON_RATE_URL", default="https://tonapi.io/v2/rates?tokens=ton&currencies=usd")
+PRO_EXPIRY_WARNING_DAYS = (3, 1)
+
+# --- Periodic jobs (Celery beat) ----------------------------------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "fold-balances": {"task": "rewards.tasks.fold_balances", "schedule": timedelta(minutes=1)},
+    "reconcile-ledgers": {"task": "rewards.tasks.reconcile_ledgers", "schedule": timedelta(days=1)},
+}
+
+# --- Observability ------------------------------------------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=DJANGO_ENV,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+    )
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "p2phub.middleware.RequestIDLogFilter"}},
+    "formatters": {
+        "standard": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "standard", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,141 @@
+"""Partners: one per person, each a node of one materialized-path referral tree (SPEC §1)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Upper
+from django.utils import timezone
+from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
+
+
+class PartnerDeletionError(RuntimeError):
+    """Deleting an MP node deletes its whole subtree: partners are deactivated, never deleted."""
+
+
+class PartnerQuerySet(MP_NodeQuerySet):
+    def delete(self, *args, **kwargs):
+        raise PartnerDeletionError("Partners are never deleted; deactivate or ban them instead.")
+
+    def active(self):
+        return self.filter(status=Partner.Status.ACTIVE)
+
+
+class PartnerManager(MP_NodeManager):
+    def get_queryset(self):
+        return PartnerQuerySet(self.model, using=self._db).order_by("path")
+
+    def active(self):
+        return self.get_queryset().active()
+
+
+class Partner(MP_Node):
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        RU = "ru", "Русский"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        DEACTIVATED = "deactivated"
+        BANNED = "banned"
+
+    class LeaderboardVisibility(models.TextChoices):
+        VISIBLE = "visible"
+        MASKED = "masked"
+        HIDDEN = "hidden"
+
+    # Deep chains: 4 characters per level, so 1024 allows 256 levels.
+    path = models.CharField(max_length=1024, unique=True)
+
+    telegram_id = models.BigIntegerField(unique=True, null=True, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="partner"
+    )
+    username = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    first_name = models.CharField(max_length=128, blank=True, default="")
+    last_name = models.CharField(max_length=128, blank=True, default="")
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
+    photo_url = models.URLField(max_length=512, blank=True, default="")
+
+    referral_code = models.CharField(max_length=12, unique=True, editable=False)
+    # The tree parent at join time, kept next to the path so "who did X refer, and when" is one
+    # indexed lookup. Only partners.services writes it (join, and the audited staff move).
+    referrer = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals", editable=False
+    )
+
+    is_pro = models.BooleanField(default=False)
+    pro_expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    notifications_enabled = models.BooleanField(default=True)
+    leaderboard_visibility = models.CharField(
+        max_length=8, choices=LeaderboardVisibility.choices, default=LeaderboardVisibility.VISIBLE
+    )
+    joined_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PartnerManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["referrer", "joined_at"], name="partner_referrer_joined")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(referral_code=Upper("referral_code")), name="partner_code_upper_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.referral_code})"
+
+    def delete(self, *args, **kwargs):
+        raise PartnerDeletionError("Partners are never deleted; deactivate or ban them instead.")
+
+    @property
+    def display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        return full or (f"@{self.username}" if self.username else f"Partner {self.pk}")
+
+    @property
+    def is_active_member(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def pro_active_at(self, moment) -> bool:
+        return bool(self.is_pro and self.pro_expires_at and self.pro_expires_at > moment)
+
+
+class PendingAttribution(models.Model):
+    """The bot's `/start <code>` for a Telegram user, used when their first Mini App request
+    arrives without start_param (some mobile clients drop it)."""
+
+    telegram_id = models.BigIntegerField(unique=True)
+    referral_code = models.CharField(max_length=12)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.telegram_id} → {self.referral_code}"
+
+
+class Notification(models.Model):
+    """In-app copy of every member notification (SPEC §9). Delivery to Telegram is separate and
+    tracked here too, so the dashboard shows everything even when the bot cannot reach someone."""
+
+    class Delivery(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+        SKIPPED = "skipped"  # member disabled messages, or the bot is blocked
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="notifications")
+    kind = models.CharField(max_length=48, db_index=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    # Makes "notify once" (level 5 reached, expiry warning at 3 days) a database guarantee.
+    dedupe_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.PENDING)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "-id"], name="notification_partner_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.partner_id}"
