@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record, audit_record_many
 from p2phub.errors import ConflictError, DomainError
-from partners.models import Partner, PendingAttribution
+from partners.models import Notification, Partner, PendingAttribution
 from partners.signals import partner_joined
 
 logger = logging.getLogger(__name__)
@@ -254,3 +254,21 @@ def partner_set_status(*, partner: Partner, status: str, actor, reason: str = ""
             metadata={"from": previous, "to": status, "reason": reason[:500]},
         )
     return partner
+
+
+def notification_create(
+    *, partner_id: int, kind: str, title: str, body: str = "", data: dict | None = None, dedupe_key: str | None = None
+) -> Notification | None:
+    """Store an in-app notification (every app calls this inside its own transaction).
+    With `dedupe_key`, a second call with the same key stores nothing and returns None."""
+    notification = Notification(
+        partner_id=partner_id, kind=kind, title=title[:200], body=body, data=data or {}, dedupe_key=dedupe_key
+    )
+    try:
+        with transaction.atomic():
+            notification.save()
+    except IntegrityError:
+        if dedupe_key is None:
+            raise
+        return None
+    return notification
