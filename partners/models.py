@@ -65,6 +65,9 @@ class Partner(MP_Node):
     is_pro = models.BooleanField(default=False)
     pro_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    # Set by the referral engine while this member's signup is held or blocked for fraud review;
+    # such members are left out of leaderboards.
+    fraud_hold = models.BooleanField(default=False)
     notifications_enabled = models.BooleanField(default=True)
     leaderboard_visibility = models.CharField(
         max_length=8, choices=LeaderboardVisibility.choices, default=LeaderboardVisibility.VISIBLE

@@ -123,14 +123,16 @@ def _call(method: str, payload: dict[str, Any]) -> Any:
 def _parse_response(method: str, response: httpx.Response) -> Any:
     data = _json_or_none(response)
     status = response.status_code
-    error_code = data.get("error_code", status) if isinstance(data, dict) else status
+    error_code = data.get("error_code") if isinstance(data, dict) else None
+    if not isinstance(error_code, int) or isinstance(error_code, bool):
+        error_code = status
     if status == 429 or error_code == 429:
         raise TransientExternalError(
             f"Telegram {method} rate limited",
             status_code=429,
             retry_after=_retry_after(data, response),
         )
-    if status >= 500:
+    if max(status, error_code) >= 500:
         raise TransientExternalError(f"Telegram {method} server error", status_code=status)
     if not isinstance(data, dict) or not isinstance(data.get("ok"), bool):
         raise PermanentExternalError(
