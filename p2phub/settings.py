@@ -207,7 +207,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Telegram -----------------------------------------------------------------------------------
-TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+# Locally a fixed development token lets `manage.py demo_init_data` sign Mini App requests.
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="" if PRODUCTION else "123456:LOCAL-DEVELOPMENT-TOKEN")
 if PRODUCTION and not TELEGRAM_BOT_TOKEN:
     raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is required when DJANGO_ENV=production")
 TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="P2PHubBot")

@@ -1,0 +1,125 @@
+"""Partner admin: the tree view from treebeard, but every change goes through the services so
+it is validated and audited (moves refuse cycles; partners are deactivated, never deleted)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.http import HttpResponse, HttpResponseBadRequest
+from treebeard.admin import TreeAdmin
+
+from p2phub.errors import DomainError
+from partners.models import Notification, Partner, PendingAttribution
+from partners.services import partner_find_by_code, partner_move, partner_set_status
+
+TREE_FIELDS = ("path", "depth", "numchild")
+
+
+class PartnerActionForm(ActionForm):
+    sponsor_code = forms.CharField(
+        required=False, label="New sponsor code (for “Move under sponsor”)", max_length=12
+    )
+    reason = forms.CharField(required=False, label="Reason", max_length=200)
+
+
+class PartnerChangeForm(forms.ModelForm):
+    class Meta:
+        model = Partner
+        fields = ("username", "first_name", "last_name", "language", "photo_url", "notifications_enabled", "leaderboard_visibility")
+
+
+@admin.register(Partner)
+class PartnerAdmin(TreeAdmin):
+    form = PartnerChangeForm
+    action_form = PartnerActionForm
+    list_display = ("display_name", "referral_code", "telegram_id", "username", "status", "is_pro", "depth", "numchild", "joined_at")
+    list_filter = ("status", "is_pro", "fraud_hold", "language")
+    search_fields = ("username", "=telegram_id", "=referral_code", "first_name", "last_name")
+    readonly_fields = (
+        "referral_code", "telegram_id", "user", "referrer", *TREE_FIELDS, "status", "fraud_hold",
+        "is_pro", "pro_expires_at", "joined_at", "updated_at",
+    )
+    list_select_related = ("referrer",)
+    actions = ("deactivate", "ban", "reactivate", "move_under_sponsor")
+
+    def get_search_results(self, request, queryset, search_term):
+        # Codes are stored upper-case; let staff paste them in any case.
+        term = search_term.strip()
+        if term.upper().startswith("P2P-"):
+            term = term.upper()
+        return super().get_search_results(request, queryset, term)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # members join through the Mini App, the bot or the web signup
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deleting a node deletes its subtree; deactivate or ban instead
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        reason = request.POST.get("reason", "")
+        for partner in queryset:
+            partner_set_status(partner=partner, status=status, actor=request.user, reason=reason)
+        self.message_user(request, f"{queryset.count()} partner(s) set to {status}.")
+
+    @admin.action(description="Deactivate selected partners", permissions=["change"])
+    def deactivate(self, request, queryset):
+        self._set_status(request, queryset, Partner.Status.DEACTIVATED)
+
+    @admin.action(description="Ban selected partners", permissions=["change"])
+    def ban(self, request, queryset):
+        self._set_status(request, queryset, Partner.Status.BANNED)
+
+    @admin.action(description="Reactivate selected partners", permissions=["change"])
+    def reactivate(self, request, queryset):
+        self._set_status(request, queryset, Partner.Status.ACTIVE)
+
+    @admin.action(description="Move under sponsor (with their downline)", permissions=["change"])
+    def move_under_sponsor(self, request, queryset):
+        sponsor = partner_find_by_code(request.POST.get("sponsor_code"))
+        if sponsor is None:
+            self.message_user(request, "Enter the referral code of an existing sponsor.", messages.ERROR)
+            return
+        for partner in queryset:
+            try:
+                partner_move(partner=partner, new_referrer=sponsor, actor=request.user)
+                self.message_user(request, f"Moved {partner} under {sponsor}.")
+            except DomainError as error:
+                self.message_user(request, f"{partner}: {error.detail}", messages.ERROR)
+
+    def move_node(self, request):
+        """Drag and drop in the tree view: only "make child of" is meaningful for a referral
+        tree, and it goes through the audited service."""
+        if not self.has_change_permission(request):
+            return HttpResponseBadRequest("Not allowed")
+        try:
+            node = Partner.objects.get(pk=request.POST.get("node"))
+            target = Partner.objects.get(pk=request.POST.get("target"))
+        except (Partner.DoesNotExist, ValueError, TypeError):
+            return HttpResponseBadRequest("Invalid form data provided")
+        if request.POST.get("relation") != "child":
+            messages.error(request, "A member can only be moved under a new sponsor (drop onto the sponsor).")
+            return HttpResponseBadRequest("Only moves under a sponsor are allowed")
+        try:
+            partner_move(partner=node, new_referrer=target, actor=request.user)
+        except DomainError as error:
+            messages.error(request, error.detail)
+            return HttpResponseBadRequest(error.detail)
+        messages.info(request, f"Moved {node} under {target}.")
+        return HttpResponse("OK")
+
+
+@admin.register(PendingAttribution)
+class PendingAttributionAdmin(admin.ModelAdmin):
+    list_display = ("telegram_id", "referral_code", "created_at")
+    search_fields = ("=telegram_id", "=referral_code")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("partner", "kind", "title", "delivery", "read_at", "created_at")
+    list_filter = ("kind", "delivery")
+    search_fields = ("=partner__telegram_id", "partner__username", "title")
+    raw_id_fields = ("partner",)
+    readonly_fields = ("partner", "kind", "title", "body", "data", "dedupe_key", "delivery", "read_at", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
