@@ -193,17 +193,6 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "TelegramInitData": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`tma <raw initData>` from Telegram.WebApp.initData",
-            }
-        }
-    },
-    "SECURITY": [{"TelegramInitData": []}],
 }
 
 # --- Telegram -----------------------------------------------------------------------------------
@@ -268,11 +257,23 @@ TON_WALLET_ADDRESS = env.str("TON_WALLET_ADDRESS", default="")
 USDT_WALLET_ADDRESS = env.str("USDT_WALLET_ADDRESS", default="")
 TON_RATE_URL = env.str("TON_RATE_URL", default="https://tonapi.io/v2/rates?tokens=ton&currencies=usd")
 PRO_EXPIRY_WARNING_DAYS = (3, 1)
+# How long after a TON session expires the poller still looks for its (late) transfers, which
+# then go to staff review instead of being lost.
+TON_LATE_WINDOW_MINUTES = env.int("TON_LATE_WINDOW_MINUTES", default=60)
+USDT_NETWORK = env.str("USDT_NETWORK", default="TRC20")  # the chain USDT payments are sent on
+PAYOUT_NETWORKS = tuple(env.list("PAYOUT_NETWORKS", default=["TON", "TRC20"]))
 
 # --- Periodic jobs (Celery beat) ----------------------------------------------------------------
 CELERY_BEAT_SCHEDULE = {
     "fold-balances": {"task": "rewards.tasks.fold_balances", "schedule": timedelta(minutes=1)},
     "reconcile-ledgers": {"task": "rewards.tasks.reconcile_ledgers", "schedule": timedelta(days=1)},
+    # Stale polls are useless (the next one is 30 s away): let the broker drop them.
+    "poll-ton-payments": {
+        "task": "payments.tasks.poll_ton_payments",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 25},
+    },
+    "expire-subscriptions": {"task": "payments.tasks.expire_subscriptions", "schedule": timedelta(hours=1)},
 }
 
 # --- Observability ------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ class PartnerActionForm(ActionForm):
 
 
 class PartnerChangeForm(forms.ModelForm):
+    photo_url = forms.URLField(required=False, assume_scheme="https", max_length=512)
+
     class Meta:
         model = Partner
         fields = ("username", "first_name", "last_name", "language", "photo_url", "notifications_enabled", "leaderboard_visibility")

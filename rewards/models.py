@@ -86,3 +86,123 @@ class XPDelta(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_index=True)
     amount = models.BigIntegerField()
+
+
+# --- Check-ins and streaks (SPEC §5) ---------------------------------------------------------
+
+
+class CheckIn(models.Model):
+    """One row per member per UTC day: the unique constraint is what makes "one check-in a day"
+    hold under concurrency. Rows are never edited."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="checkins")
+    day = models.DateField()
+    streak = models.PositiveIntegerField()
+    xp = models.PositiveIntegerField()
+    bonus_xp = models.PositiveIntegerField(default=0)
+    was_pro = models.BooleanField(default=False)
+    # ISO week ("2025-W07") of the missed day a PRO freeze bridged; unique per member, so the
+    # database itself refuses a second freeze in one ISO week.
+    freeze_week = models.CharField(max_length=8, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "day"], name="checkin_once_per_day"),
+            models.UniqueConstraint(
+                fields=["partner", "freeze_week"],
+                condition=models.Q(freeze_week__isnull=False),
+                name="checkin_one_freeze_per_iso_week",
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "-day"], name="checkin_partner_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} checked in {self.day} (streak {self.streak})"
+
+
+class Streak(models.Model):
+    """Folded streak state per member (what the latest check-in left behind). The check-in
+    service locks this row, so one member's check-ins are serialized without touching anyone
+    else's rows."""
+
+    partner = models.OneToOneField(Partner, primary_key=True, on_delete=models.PROTECT, related_name="streak")
+    current = models.PositiveIntegerField(default=0)
+    longest = models.PositiveIntegerField(default=0)
+    last_checkin_date = models.DateField(null=True, blank=True, db_index=True)
+    # When `current` was reached: the leaderboard tie-break ("whoever got there first").
+    last_checkin_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}: streak {self.current} (longest {self.longest})"
+
+
+class Badge(models.Model):
+    class Code(models.TextChoices):
+        STREAK_7 = "streak_7", "7-day streak"
+        STREAK_30 = "streak_30", "30-day streak"
+        STREAK_100 = "streak_100", "100-day streak"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="badges")
+    code = models.CharField(max_length=32, choices=Code.choices)
+    earned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "code"], name="badge_once_per_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}: {self.code}"
+
+
+# --- Tasks (SPEC §6) --------------------------------------------------------------------------
+
+
+class Task(models.Model):
+    class Type(models.TextChoices):
+        SOCIAL = "social"
+        ACTION = "action"
+        REFERRAL = "referral"
+
+    # Stable public id used in URLs (`/api/v1/tasks/invite_3_friends/claim/`).
+    id = models.SlugField(max_length=64, primary_key=True)
+    type = models.CharField(max_length=12, choices=Type.choices)
+    title = models.CharField(max_length=120)
+    description = models.CharField(max_length=500, blank=True, default="")
+    reward_xp = models.PositiveIntegerField(help_text="Base XP; PRO members earn this x PRO_XP_MULTIPLIER.")
+    requirement = models.PositiveIntegerField(default=1, help_text="Referrals / consecutive check-ins needed; 1 for social tasks.")
+    url = models.URLField(blank=True, default="")
+    telegram_chat_id = models.CharField(
+        max_length=64, blank=True, default="",
+        help_text="@username or numeric id; when set, claiming checks chat membership through the Bot API.",
+    )
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class TaskProgress(models.Model):
+    """A member's state on one task: started (snapshot taken) and, once, completed."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="task_progress")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="progress")
+    started_at = models.DateTimeField(default=timezone.now)
+    snapshot = models.JSONField(default=dict, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    awarded_xp = models.PositiveIntegerField(default=0)
+    # Last start / claim attempt: the stale-task cleanup looks at this.
+    touched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "task progress"
+        constraints = [models.UniqueConstraint(fields=["partner", "task"], name="task_progress_once")]
+        indexes = [
+            models.Index(fields=["touched_at"], condition=models.Q(completed_at__isnull=True), name="task_progress_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}: {self.task_id} ({'completed' if self.completed_at else 'started'})"

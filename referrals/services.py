@@ -1,0 +1,301 @@
+"""Referral awards (SPEC §2): on join, ancestors L1..L9 earn XP, x5 for a recipient who is PRO.
+
+Awards commit with the join: `partner_join` sends `partner_joined` inside its transaction and
+`referrals.receivers` calls `referral_awards_for_join` there. Per signup the work is a fixed
+number of statements whatever the depth: one `path IN` for the ancestors, the velocity
+aggregate, the fraud lookups, one ledger insert, one delta insert and the join's single audit
+append. No ancestor row is locked or updated, so a popular leader is not a hot row.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import AuditLog, EventType
+from audit.services import AuditEntry, audit_record_many
+from p2phub.errors import ConflictError, NotFoundError
+from partners.models import Partner
+from partners.selectors import partner_ancestors
+from referrals.fraud import BLOCK, HOLD, Assessment, SignupSignals, signup_assess
+from referrals.models import PartnerSighting, ReferralAwardRetry, ReferralReview
+from rewards.models import XPEntry
+from rewards.services import XPAward, xp_award_many
+
+logger = logging.getLogger(__name__)
+
+_RETRY_MAX_DELAY = timedelta(hours=6)
+
+
+def referral_award_key(new_member_id: int, recipient_id: int) -> str:
+    return f"referral:{new_member_id}:{recipient_id}"
+
+
+def _planned_awards(new_member: Partner, now) -> list[dict]:
+    """[{partner_id, level, amount}] for the active ancestors L1..L9, PRO x5 at this moment.
+    Banned or deactivated ancestors earn nothing (their level is not passed upwards)."""
+    amounts = settings.REFERRAL_XP_BY_LEVEL
+    multiplier = settings.PRO_XP_MULTIPLIER
+    levels = min(settings.REFERRAL_MAX_LEVELS, len(amounts))
+    planned = []
+    for level, ancestor in enumerate(partner_ancestors(new_member, levels=levels), start=1):
+        if ancestor.status != Partner.Status.ACTIVE:
+            continue
+        amount = amounts[level - 1] * (multiplier if ancestor.pro_active_at(now) else 1)
+        if amount:
+            planned.append({"partner_id": ancestor.pk, "level": level, "amount": amount})
+    return planned
+
+
+def _xp_awards(new_member_id: int, planned: list[dict], audit_event: str, metadata: dict) -> list[XPAward]:
+    return [
+        XPAward(
+            partner_id=item["partner_id"],
+            amount=item["amount"],
+            kind=XPEntry.Kind.REFERRAL,
+            idempotency_key=referral_award_key(new_member_id, item["partner_id"]),
+            level=item["level"],
+            related_partner_id=new_member_id,
+            metadata=metadata,
+            audit_event=audit_event,
+        )
+        for item in planned
+    ]
+
+
+def _withheld_entry(new_member: Partner, award: dict, assessment: Assessment) -> list[AuditEntry]:
+    already = AuditLog.objects.filter(
+        partner_id=award["partner_id"],
+        related_partner_id=new_member.pk,
+        event_type=EventType.REFERRAL_AWARD_WITHHELD,
+    ).exists()
+    if already:
+        return []
+    limit = settings.REFERRAL_HOURLY_LIMIT
+    return [
+        AuditEntry(
+            EventType.REFERRAL_AWARD_WITHHELD,
+            partner_id=award["partner_id"],
+            related_partner_id=new_member.pk,
+            amount=award["amount"],
+            currency="XP",
+            metadata={
+                "reason": "velocity_limit",
+                "detail": f"{assessment.signups_in_hour} signups in the last hour; the limit is {limit}.",
+                "signups_in_hour": assessment.signups_in_hour,
+                "limit": limit,
+                "level": award["level"],
+            },
+        )
+    ]
+
+
+def _hold_or_block(new_member: Partner, planned: list[dict], assessment: Assessment) -> list[AuditEntry]:
+    """Freeze the awards in a review row (pending for HOLD, blocked for BLOCK), mark the member."""
+    if ReferralReview.objects.filter(new_member=new_member).exists():
+        return []  # reprocessed: the first run already decided
+    status = ReferralReview.Status.PENDING if assessment.decision == HOLD else ReferralReview.Status.BLOCKED
+    review = ReferralReview.objects.create(
+        new_member=new_member,
+        referrer_id=new_member.referrer_id,
+        score=assessment.score,
+        reasons=assessment.reasons,
+        reason_codes=",".join(assessment.reason_codes)[:255],
+        awards=planned,
+        total_xp=sum(item["amount"] for item in planned),
+        status=status,
+    )
+    Partner.objects.filter(pk=new_member.pk).update(fraud_hold=True)
+    new_member.fraud_hold = True
+    event = EventType.REFERRAL_AWARD_HELD if status == ReferralReview.Status.PENDING else EventType.REFERRAL_AWARD_BLOCKED
+    metadata = {"review_id": review.pk, "score": assessment.score, "reasons": assessment.reason_codes}
+    if not planned:
+        return [AuditEntry(event, partner_id=new_member.referrer_id, related_partner_id=new_member.pk, metadata=metadata)]
+    return [
+        AuditEntry(
+            event,
+            partner_id=item["partner_id"],
+            related_partner_id=new_member.pk,
+            amount=item["amount"],
+            currency="XP",
+            metadata={**metadata, "level": item["level"]},
+        )
+        for item in planned
+    ]
+
+
+def referral_awards_process(new_member: Partner, *, signals: SignupSignals | None = None) -> list[AuditEntry]:
+    """Pay, withhold, hold or block the referral awards of one signup, and return the audit
+    entries for the caller's single audit append. Runs inside the caller's transaction.
+
+    Idempotent: ledger rows are keyed `referral:<member>:<recipient>` (and a unique constraint
+    on (recipient, member)), a review row is unique per member and a withheld event is written
+    once, so calling it again for the same member pays and records nothing twice."""
+    if new_member.referrer_id is None:
+        return []
+    signals = signals or SignupSignals()
+    now = timezone.now()
+    planned = _planned_awards(new_member, now)
+    assessment = signup_assess(new_member, signals)
+    entries: list[AuditEntry] = []
+
+    if assessment.velocity_exceeded:
+        withheld = [item for item in planned if item["level"] == 1]
+        planned = [item for item in planned if item["level"] != 1]
+        for award in withheld:
+            entries.extend(_withheld_entry(new_member, award, assessment))
+
+    if assessment.decision in (HOLD, BLOCK):
+        return entries + _hold_or_block(new_member, planned, assessment)
+
+    metadata = {"fraud_score": assessment.score} if assessment.score else {}
+    result = xp_award_many(_xp_awards(new_member.pk, planned, EventType.XP_AWARDED, metadata))
+    return entries + result.audit_entries
+
+
+def sightings_record(*, partner_id: int, ip_hash: str, device_hash: str, now=None) -> None:
+    """Upsert "seen now" for the member's hashed IP and device (one statement)."""
+    now = now or timezone.now()
+    rows = [
+        PartnerSighting(partner_id=partner_id, kind=kind, value_hash=value, first_seen=now, last_seen=now)
+        for kind, value in ((PartnerSighting.Kind.IP, ip_hash), (PartnerSighting.Kind.DEVICE, device_hash))
+        if value
+    ]
+    if rows:
+        PartnerSighting.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["partner", "kind", "value_hash"],
+            update_fields=["last_seen"],
+        )
+
+
+def referral_awards_for_join(*, partner: Partner, signup=None) -> list[AuditEntry]:
+    """The `partner_joined` receiver's work, inside the join transaction.
+
+    The award step runs in a savepoint: if it raises (a bug, a statement timeout), it is rolled
+    back on its own, the join still commits, and a `ReferralAwardRetry` row committed with the
+    join makes Celery retry it with backoff. A referral problem never costs a member their
+    signup, and an award is never lost."""
+    signals = SignupSignals.from_signup(signup)
+    try:
+        with transaction.atomic():
+            entries = referral_awards_process(partner, signals=signals)
+            sightings_record(partner_id=partner.pk, ip_hash=signals.ip_hash, device_hash=signals.device_hash)
+            return entries
+    except Exception as error:  # noqa: BLE001 - isolating the join from any award failure
+        logger.exception("Referral awards for member %s failed; queued for retry", partner.pk)
+        retry = ReferralAwardRetry.objects.create(
+            new_member=partner, signals=signals.as_dict(), attempts=1, last_error=repr(error)[:2000]
+        )
+        from referrals.tasks import retry_referral_awards
+
+        transaction.on_commit(lambda: retry_referral_awards.delay(retry.pk))
+        return []
+
+
+def referral_awards_retry(retry_id: int) -> bool:
+    """Process a queued award step again. True when done (now or earlier); False when it failed
+    again (the row keeps the error and the next attempt time, backing off up to 6 hours)."""
+    with transaction.atomic():
+        retry = ReferralAwardRetry.objects.select_for_update().filter(pk=retry_id).first()
+        if retry is None or retry.done_at is not None:
+            return True
+        try:
+            with transaction.atomic():
+                member = Partner.objects.select_for_update().get(pk=retry.new_member_id)
+                audit_entries = referral_awards_process(member, signals=SignupSignals.from_dict(retry.signals))
+                audit_record_many(audit_entries)
+        except Exception as error:  # noqa: BLE001 - recorded on the row and retried later
+            logger.exception("Referral award retry %s failed", retry_id)
+            delay = min(_RETRY_MAX_DELAY, timedelta(minutes=2**min(retry.attempts, 12)))
+            retry.attempts += 1
+            retry.last_error = repr(error)[:2000]
+            retry.next_attempt_at = timezone.now() + delay
+            retry.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+            return False
+        retry.done_at = timezone.now()
+        retry.attempts += 1
+        retry.save(update_fields=["done_at", "attempts"])
+        return True
+
+
+def referral_award_retries_due(*, limit: int = 500) -> list[int]:
+    return list(
+        ReferralAwardRetry.objects.filter(done_at__isnull=True, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def referral_awards_reprocess(*, new_member_id: int) -> list[AuditEntry]:
+    """Repair entry point (command, staff): process one member's awards in its own transaction.
+    Signup signals are not kept for paid signups, so only velocity and timing are re-scored."""
+    with transaction.atomic():
+        member = Partner.objects.select_for_update().filter(pk=new_member_id).first()
+        if member is None:
+            raise NotFoundError(f"Partner {new_member_id} does not exist.")
+        entries = referral_awards_process(member)
+        audit_record_many(entries)
+    return entries
+
+
+def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> ReferralReview:
+    with transaction.atomic():
+        review = ReferralReview.objects.select_for_update().filter(pk=review_id).first()
+        if review is None:
+            raise NotFoundError(f"Referral review {review_id} does not exist.")
+        if review.status != ReferralReview.Status.PENDING:
+            raise ConflictError(f"Review {review_id} is already {review.status}.", code="review_decided")
+        review.status = ReferralReview.Status.APPROVED if approve else ReferralReview.Status.REJECTED
+        review.decided_at = timezone.now()
+        review.decided_by = actor
+        review.decision_note = note[:500]
+        review.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+        metadata = {"review_id": review.pk, "score": review.score, "reasons": review.reason_codes.split(",")}
+        if approve:
+            Partner.objects.filter(pk=review.new_member_id).update(fraud_hold=False)
+            awards = _xp_awards(review.new_member_id, review.awards, EventType.REFERRAL_AWARD_APPROVED, metadata)
+            entries = xp_award_many(awards).audit_entries or [
+                AuditEntry(
+                    EventType.REFERRAL_AWARD_APPROVED,
+                    partner_id=review.referrer_id,
+                    related_partner_id=review.new_member_id,
+                    metadata=metadata,
+                )
+            ]
+        else:
+            entries = [
+                AuditEntry(
+                    EventType.REFERRAL_AWARD_REJECTED,
+                    partner_id=item["partner_id"],
+                    related_partner_id=review.new_member_id,
+                    amount=item["amount"],
+                    currency="XP",
+                    metadata={**metadata, "level": item["level"], "note": review.decision_note},
+                )
+                for item in review.awards
+            ] or [
+                AuditEntry(
+                    EventType.REFERRAL_AWARD_REJECTED,
+                    partner_id=review.referrer_id,
+                    related_partner_id=review.new_member_id,
+                    metadata=metadata,
+                )
+            ]
+        for entry in entries:
+            entry.actor = actor
+        audit_record_many(entries)
+    return review
+
+
+def referral_review_approve(*, review_id: int, actor, note: str = "") -> ReferralReview:
+    """Pay the frozen awards of a held signup, exactly once (row lock + ledger keys)."""
+    return _decide(review_id, actor=actor, approve=True, note=note)
+
+
+def referral_review_reject(*, review_id: int, actor, note: str = "") -> ReferralReview:
+    """Drop the held awards. The member keeps `fraud_hold` (judged fraudulent by staff)."""
+    return _decide(review_id, actor=actor, approve=False, note=note)
