@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -129,7 +130,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/admin/"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = "UTC"
@@ -267,6 +268,16 @@ PAYOUT_NETWORKS = tuple(env.list("PAYOUT_NETWORKS", default=["TON", "TRC20"]))
 CELERY_BEAT_SCHEDULE = {
     "fold-balances": {"task": "rewards.tasks.fold_balances", "schedule": timedelta(minutes=1)},
     "reconcile-ledgers": {"task": "rewards.tasks.reconcile_ledgers", "schedule": timedelta(days=1)},
+    "streak-reminders": {
+        "task": "rewards.tasks.streak_reminders",
+        "schedule": crontab(minute=0, hour=STREAK_REMINDER_HOUR_UTC),
+    },
+    "cleanup-stale-tasks": {
+        "task": "rewards.tasks.cleanup_stale_tasks",
+        "schedule": crontab(minute=15, hour=3, day_of_week="mon"),
+    },
+    "rebuild-leaderboards": {"task": "rewards.tasks.rebuild_leaderboards", "schedule": crontab(minute=30, hour=3)},
+    "retry-referral-awards": {"task": "referrals.tasks.retry_due_referral_awards", "schedule": timedelta(minutes=5)},
     # Stale polls are useless (the next one is 30 s away): let the broker drop them.
     "poll-ton-payments": {
         "task": "payments.tasks.poll_ton_payments",

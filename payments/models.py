@@ -6,6 +6,7 @@ every transaction hash can pay at most one payment (unique constraints); foreign
 money rows are PROTECT.
 """
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -251,6 +252,11 @@ class USDTEntry(models.Model):
             models.UniqueConstraint(
                 fields=["payment", "level"], condition=models.Q(kind="commission"), name="usdt_commission_once"
             ),
+        ]
+        # Behind the ORM guards, PostgreSQL itself refuses to edit or delete ledger rows.
+        triggers = [
+            pgtrigger.Protect(name="usdt_entry_no_update", operation=pgtrigger.Update),
+            pgtrigger.Protect(name="usdt_entry_no_delete", operation=pgtrigger.Delete),
         ]
 
     def __str__(self) -> str:

@@ -10,3 +10,17 @@ class RewardsConfig(AppConfig):
 
         register_profile_provider(xp_profile_fields)
         register_member_list_provider(xp_member_list_fields)
+
+        from django.db.models.signals import post_save
+
+        from partners.models import Partner
+        from rewards.checkins import streak_profile_fields
+        from rewards.leaderboards.sync import on_partner_saved
+
+        register_profile_provider(streak_profile_fields)
+        # Visibility / status / fraud-hold changes made through save() re-sync the Redis boards.
+        post_save.connect(on_partner_saved, sender=Partner, dispatch_uid="rewards.leaderboard_partner_sync")
+
+        from rewards.ledger import register_xp_ledger
+
+        register_xp_ledger()

@@ -4,6 +4,7 @@ detection, and the audit entries the caller appends at the end of its transactio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -12,6 +13,7 @@ from django.utils import timezone
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
 from partners.models import Notification
+from rewards import leaderboards
 from rewards.levels import level_for_xp, rank_for_level
 from rewards.models import XPBalance, XPDelta, XPEntry
 from rewards.selectors import xp_balances
@@ -94,6 +96,7 @@ def xp_award_many(awards: list[XPAward], *, detect_level_ups: bool = True) -> XP
     for entry in inserted:
         gained[entry.partner_id] += entry.amount
     XPDelta.objects.bulk_create([XPDelta(partner_id=pid, amount=amount) for pid, amount in gained.items()])
+    _leaderboards_after_commit(inserted, gained, now)
 
     audit_entries = [
         AuditEntry(
@@ -115,6 +118,17 @@ def xp_award_many(awards: list[XPAward], *, detect_level_ups: bool = True) -> XP
                 level_ups.append((partner_id, old_level, new_level))
         audit_entries.extend(_level_up_effects(level_ups, now))
     return XPAwardResult(inserted, audit_entries, level_ups)
+
+
+def _leaderboards_after_commit(inserted: list[XPEntry], gained: dict[int, int], now) -> None:
+    """Redis boards move only once the XP is committed (a rolled-back award never shows)."""
+    if not gained or not leaderboards.redis_enabled():
+        return
+    first_entry = {}
+    for entry in inserted:
+        first_entry.setdefault(entry.partner_id, entry.pk)
+    gains = [(pid, amount, now, first_entry[pid]) for pid, amount in gained.items()]
+    transaction.on_commit(partial(leaderboards.record_xp, gains), robust=True)
 
 
 def _level_up_effects(level_ups: list[tuple[int, int, int]], now) -> list[AuditEntry]:

@@ -10,3 +10,37 @@ from rewards.services import xp_fold_all
 def fold_balances() -> int:
     """Fold unfolded XP deltas into cached balances (beat: every minute)."""
     return xp_fold_all()
+
+
+@shared_task(name="rewards.tasks.reconcile_ledgers")
+def reconcile_ledgers() -> int:
+    """Daily: compare every balance with its ledger; each difference is logged and audited
+    (LEDGER_MISMATCH) for staff, who correct with `manage.py reconcile_ledger --fix`."""
+    from rewards.reconcile import ledgers_reconcile
+
+    return len(ledgers_reconcile(fix=False).mismatches)
+
+
+@shared_task(name="rewards.tasks.streak_reminders")
+def streak_reminders() -> int:
+    """Daily at STREAK_REMINDER_HOUR_UTC: "streak at risk" notices (deduplicated per day)."""
+    from rewards.jobs import streak_reminders_send
+
+    return streak_reminders_send()
+
+
+@shared_task(name="rewards.tasks.cleanup_stale_tasks")
+def cleanup_stale_tasks() -> int:
+    """Weekly: forget started tasks untouched for STALE_TASK_DAYS."""
+    from rewards.task_services import tasks_cleanup_stale
+
+    return tasks_cleanup_stale()
+
+
+@shared_task(name="rewards.tasks.rebuild_leaderboards")
+def rebuild_leaderboards() -> dict:
+    """Daily, Redis mode only: rebuild the boards from the ledger (repairs writes lost while
+    Redis was unreachable); safe while traffic runs (see rewards.leaderboards.sync.rebuild)."""
+    from rewards import leaderboards
+
+    return leaderboards.rebuild() if leaderboards.redis_enabled() else {}

@@ -101,3 +101,16 @@ def test_production_settings_pass_the_deploy_checks():
         DJANGO_ALLOWED_HOSTS="p2phub.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_landing_and_login_pages_render(client):
+    assert b"Open P2PHub in Telegram" in client.get("/").content
+    assert b"Sign in to P2PHub" in client.get("/accounts/login/").content
+
+
+@pytest.mark.django_db
+def test_staff_sign_in_lands_in_the_admin(client, django_user_model):
+    django_user_model.objects.create_user("ops", password="pw-123456789", is_staff=True)
+    response = client.post("/accounts/login/", {"username": "ops", "password": "pw-123456789"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"

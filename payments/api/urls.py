@@ -1,1 +1,29 @@
-urlpatterns: list = []
+from django.urls import path
+
+from payments.api import staff, views
+
+urlpatterns = [
+    path("pro/", views.ProPlanView.as_view(), name="pro-plan"),
+    path("payments/", views.PaymentListCreateView.as_view(), name="payments"),
+    path("payments/<int:payment_id>/", views.PaymentDetailView.as_view(), name="payment-detail"),
+    path("payments/<int:payment_id>/check/", views.PaymentCheckView.as_view(), name="payment-check"),
+    path("payouts/", views.PayoutListCreateView.as_view(), name="payouts"),
+    path(
+        "staff/payments/<int:payment_id>/approve/",
+        staff.StaffPaymentActionView.as_view(action="approve"),
+        name="staff-payment-approve",
+    ),
+    path(
+        "staff/payments/<int:payment_id>/reject/",
+        staff.StaffPaymentActionView.as_view(action="reject"),
+        name="staff-payment-reject",
+    ),
+    path(
+        "staff/payments/<int:payment_id>/refund/",
+        staff.StaffPaymentActionView.as_view(action="refund"),
+        name="staff-payment-refund",
+    ),
+    path("staff/payouts/<int:payout_id>/approve/", staff.StaffPayoutApproveView.as_view(), name="staff-payout-approve"),
+    path("staff/payouts/<int:payout_id>/reject/", staff.StaffPayoutRejectView.as_view(), name="staff-payout-reject"),
+    path("staff/commission-stats/", staff.CommissionStatsView.as_view(), name="staff-commission-stats"),
+]

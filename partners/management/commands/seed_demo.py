@@ -102,11 +102,11 @@ class Command(BaseCommand):
         top = Partner.objects.get(telegram_id=telegram_ids[0])
         self.stdout.write(
             "\nHow to sign in:\n"
-            f"  Staff admin:   http://127.0.0.1:8000/admin/  user 'admin', password '{admin_password}'\n"
+            f"  Staff admin:   {settings.SITE_URL}/admin/  user 'admin', password '{admin_password}'\n"
             f"  Mini App API:  .venv/bin/python manage.py demo_init_data {top.telegram_id}\n"
             "                 prints a signed `Authorization: tma …` header (valid for INIT_DATA_MAX_AGE seconds)\n"
             f"                 for {top.display_name} ({top.referral_code}), the top of the demo network.\n"
-            "  API docs:      http://127.0.0.1:8000/api/docs/\n"
+            f"  API docs:      {settings.SITE_URL}/api/docs/\n"
         )
 
     def _ensure_admin(self, password: str) -> None:

@@ -1,0 +1,78 @@
+"""USDT ledger maintenance: staff corrections and reconciliation fixes.
+
+USDT balances are never cached: every figure is a sum of ledger rows. What reconciliation can
+still catch is a ledger row written around the services (raw SQL, a bad migration): each
+service writes an audit row whose signed USDT amount equals its ledger row, so per member the
+ledger sum must equal the sum of those audit amounts (`payments.selectors.usdt_find_mismatches`).
+"""
+
+from decimal import Decimal
+from uuid import uuid4
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import EventType
+from audit.services import AuditEntry, audit_record_many
+from p2phub.errors import DomainError
+from p2phub.ledgers import BalanceMismatch
+from partners.models import Partner
+from payments.models import USDTEntry
+from payments.services.common import usdt
+
+
+def usdt_correction_create(*, partner: Partner, amount, reason: str, actor) -> USDTEntry:
+    """A staff correction: a new signed ledger row (never an edit), with its reason, audited."""
+    amount = usdt(Decimal(str(amount)))
+    if amount == 0:
+        raise DomainError("A correction needs a non-zero amount.", code="invalid_amount")
+    if not reason.strip():
+        raise DomainError("A correction needs a reason.", code="reason_required")
+    now = timezone.now()
+    with transaction.atomic():
+        entry = USDTEntry(
+            partner=partner,
+            amount=amount,
+            kind=USDTEntry.Kind.CORRECTION,
+            available_at=now,
+            metadata={"reason": reason[:500]},
+            created_by=actor,
+            created_at=now,
+        )
+        # Each staff correction is its own decision, so every call gets a fresh key.
+        entry.idempotency_key = f"correction:{uuid4().hex}"
+        entry.save(force_insert=True)
+        audit_record_many(
+            [
+                AuditEntry(
+                    EventType.USDT_CORRECTION,
+                    partner_id=partner.pk,
+                    amount=amount,
+                    currency="USDT",
+                    actor=actor,
+                    metadata={"reason": reason[:500], "usdt_entry_id": entry.pk},
+                )
+            ]
+        )
+    return entry
+
+
+def usdt_correct_mismatch(mismatch: BalanceMismatch, actor=None) -> None:
+    """The ledger is the truth for money; record the unexplained difference in the audit log
+    (one USDT_CORRECTION row) so the audited total agrees with the ledger again."""
+    audit_record_many(
+        [
+            AuditEntry(
+                EventType.USDT_CORRECTION,
+                partner_id=mismatch.partner_id,
+                amount=mismatch.difference,
+                currency="USDT",
+                actor=actor,
+                metadata={
+                    "reconciliation": True,
+                    "ledger_sum": str(mismatch.ledger_sum),
+                    "audited_sum": str(mismatch.cached_balance),
+                },
+            )
+        ]
+    )

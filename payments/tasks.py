@@ -1,0 +1,36 @@
+"""Celery tasks of the payments app: thin wrappers that call one service and are safe to
+retry (every service here is idempotent)."""
+
+import logging
+
+from celery import shared_task
+
+from p2phub.clients.errors import TransientExternalError
+from payments.services import payment_expire_stale, subscriptions_run_expiry, ton_poll
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="payments.tasks.poll_ton_payments",
+    autoretry_for=(TransientExternalError,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+)
+def poll_ton_payments() -> dict:
+    """Beat: every 30 s. Indexer timeouts, 5xx and 429s raise TransientExternalError before
+    anything is written, so a retry starts from the same state."""
+    outcomes = ton_poll()
+    if outcomes:
+        logger.info("TON poll: %s", dict(outcomes))
+    return dict(outcomes)
+
+
+@shared_task(name="payments.tasks.expire_subscriptions")
+def expire_subscriptions() -> dict:
+    """Beat: hourly. Expiry warnings (3 d, 1 d), PRO end, stale sessions."""
+    result = subscriptions_run_expiry()
+    stale = payment_expire_stale()
+    return {"warned": result.warned, "expired": result.expired, "sessions_expired": stale}

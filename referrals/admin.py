@@ -1,0 +1,149 @@
+"""Staff review queue for held referral awards, and read-only views of the engine's state.
+
+The queue is built for volume: pending first, highest score first; filters by score band,
+reason and "referrers with the most pending signups" (a burst from one NAT or one farmer shows
+up as one line there); bulk approve / reject. Every decision goes through the service, which
+locks the row, so a signup is paid or dropped exactly once even when two staff click together.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import Count
+
+from p2phub.errors import DomainError
+from referrals.models import PartnerSighting, ReferralAwardRetry, ReferralReview
+from referrals.services import referral_awards_retry, referral_review_approve, referral_review_reject
+
+REASON_CODES = (
+    "same_ip_as_referrer",
+    "shared_ip_as_referrer",
+    "same_device_as_referrer",
+    "bot_user_agent",
+    "referrer_velocity",
+    "sub_second_timing",
+)
+
+
+class ScoreBandFilter(admin.SimpleListFilter):
+    title = "score"
+    parameter_name = "score_band"
+    bands = {"31-50": (31, 50), "51-70": (51, 70), "71-100": (71, 100), "0-30": (0, 30)}
+
+    def lookups(self, request, model_admin):
+        return [(key, key) for key in self.bands]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.bands:
+            low, high = self.bands[self.value()]
+            return queryset.filter(score__gte=low, score__lte=high)
+        return queryset
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return [(code, code.replace("_", " ")) for code in REASON_CODES]
+
+    def queryset(self, request, queryset):
+        if self.value() in REASON_CODES:
+            return queryset.filter(reason_codes__contains=self.value())
+        return queryset
+
+
+class BusyReferrerFilter(admin.SimpleListFilter):
+    """The 20 referrers with the most pending reviews: one click shows a whole burst."""
+
+    title = "referrer (most pending)"
+    parameter_name = "referrer"
+
+    def lookups(self, request, model_admin):
+        rows = (
+            ReferralReview.objects.filter(status=ReferralReview.Status.PENDING)
+            .values("referrer_id", "referrer__referral_code")
+            .annotate(pending=Count("id"))
+            .order_by("-pending")[:20]
+        )
+        return [(str(row["referrer_id"]), f"{row['referrer__referral_code']} ({row['pending']})") for row in rows]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(referrer_id=int(value))
+        return queryset
+
+
+@admin.register(ReferralReview)
+class ReferralReviewAdmin(admin.ModelAdmin):
+    list_display = ("id", "new_member", "referrer", "score", "reason_codes", "total_xp", "status", "created_at")
+    list_filter = ("status", ScoreBandFilter, ReasonFilter, BusyReferrerFilter)
+    search_fields = ("=referrer__referral_code", "=new_member__referral_code", "referrer__username", "new_member__username")
+    list_select_related = ("new_member", "referrer")
+    ordering = ("status", "-score", "id")
+    readonly_fields = [f.name for f in ReferralReview._meta.fields]
+    actions = ("approve_selected", "reject_selected")
+    list_per_page = 100
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _decide_all(self, request, queryset, decide, verb):
+        done, skipped = 0, 0
+        for review_id in queryset.filter(status=ReferralReview.Status.PENDING).values_list("pk", flat=True):
+            try:
+                decide(review_id=review_id, actor=request.user)
+                done += 1
+            except DomainError:
+                skipped += 1  # decided meanwhile by someone else
+        skipped += queryset.exclude(status=ReferralReview.Status.PENDING).count()
+        self.message_user(request, f"{verb} {done} review(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Skipped {skipped} review(s) that were not pending.", messages.WARNING)
+
+    @admin.action(description="Approve selected (pay the held awards)", permissions=["change"])
+    def approve_selected(self, request, queryset):
+        self._decide_all(request, queryset, referral_review_approve, "Approved")
+
+    @admin.action(description="Reject selected (drop the held awards)", permissions=["change"])
+    def reject_selected(self, request, queryset):
+        self._decide_all(request, queryset, referral_review_reject, "Rejected")
+
+
+@admin.register(ReferralAwardRetry)
+class ReferralAwardRetryAdmin(admin.ModelAdmin):
+    list_display = ("id", "new_member", "attempts", "next_attempt_at", "done_at", "created_at")
+    list_filter = (("done_at", admin.EmptyFieldListFilter),)
+    readonly_fields = [f.name for f in ReferralAwardRetry._meta.fields]
+    raw_id_fields = ("new_member",)
+    actions = ("retry_now",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Retry now", permissions=["change"])
+    def retry_now(self, request, queryset):
+        results = [referral_awards_retry(pk) for pk in queryset.values_list("pk", flat=True)]
+        self.message_user(request, f"{sum(results)} done, {len(results) - sum(results)} failed again.")
+
+
+@admin.register(PartnerSighting)
+class PartnerSightingAdmin(admin.ModelAdmin):
+    list_display = ("partner", "kind", "value_hash", "first_seen", "last_seen")
+    list_filter = ("kind",)
+    search_fields = ("=value_hash", "=partner__referral_code")
+    raw_id_fields = ("partner",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

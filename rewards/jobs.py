@@ -1,0 +1,55 @@
+"""Periodic rewards jobs, each run by Celery beat and by a manage.py command."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from partners.models import Notification, Partner
+from rewards.leaderboards.periods import utc_day
+from rewards.models import Streak
+
+logger = logging.getLogger(__name__)
+_BATCH = 2000
+
+
+def streak_reminders_send(*, now: datetime | None = None) -> int:
+    """In-app "streak at risk" notifications for active members who checked in yesterday but
+    not yet today (SPEC §5). One per member per day by dedupe key, so a re-run (or a Celery
+    retry) sends nothing twice. Returns how many were created."""
+    now = now or timezone.now()
+    today = utc_day(now)
+    at_risk = (
+        Streak.objects.filter(last_checkin_date=today - timedelta(days=1), current__gt=0, partner__status=Partner.Status.ACTIVE)
+        .order_by("partner_id")
+        .values_list("partner_id", "current")
+    )
+    created = 0
+    batch: list[Notification] = []
+    for partner_id, streak in at_risk.iterator(chunk_size=_BATCH):
+        batch.append(
+            Notification(
+                partner_id=partner_id,
+                kind="streak_at_risk",
+                title="Your streak is at risk",
+                body=f"Check in today to keep your {streak}-day streak.",
+                data={"streak": streak, "day": today.isoformat()},
+                dedupe_key=f"streak_risk:{partner_id}:{today.isoformat()}",
+                created_at=now,
+            )
+        )
+        if len(batch) == _BATCH:
+            created += _store(batch)
+            batch = []
+    created += _store(batch)
+    logger.info("Streak reminders for %s: %s created", today, created)
+    return created
+
+
+def _store(batch: list[Notification]) -> int:
+    if not batch:
+        return 0
+    keys = [n.dedupe_key for n in batch]
+    before = Notification.objects.filter(dedupe_key__in=keys).count()
+    Notification.objects.bulk_create(batch, ignore_conflicts=True)
+    return Notification.objects.filter(dedupe_key__in=keys).count() - before

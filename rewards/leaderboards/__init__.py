@@ -1,0 +1,75 @@
+"""Leaderboards (SPEC §8): all-time XP, this ISO week's XP, this month's XP, current streak.
+
+Redis sorted sets when LEADERBOARD_BACKEND == "redis" (REDIS_URL set), the database
+otherwise; both give the same answers (see `redis_board` for the tie-break encoding).
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from partners.models import Partner
+from rewards.leaderboards import db, redis_board
+from rewards.leaderboards.periods import BOARDS, eligible_q, masked_name
+from rewards.leaderboards.sync import record_streak, record_xp, rebuild, redis_enabled, sync_partner
+
+__all__ = [
+    "BOARDS", "leaderboard_top", "leaderboard_rank", "record_xp", "record_streak", "rebuild",
+    "sync_partner", "redis_enabled",
+]
+
+
+def _backend():
+    return redis_board if settings.LEADERBOARD_BACKEND == "redis" else db
+
+
+def leaderboard_top(board: str, *, limit: int = 20, now: datetime | None = None) -> list[dict]:
+    """The top `limit` ranked members: [{rank, partner_id, name, score, xp_level, is_pro}].
+    Three queries whatever the limit (board, partners, XP levels); in Redis mode a member who
+    became ineligible since the last sync is skipped here too."""
+    from rewards.levels import level_for_xp
+    from rewards.selectors import xp_balances
+
+    now = now or timezone.now()
+    backend = _backend()
+    picked: list[tuple[Partner, int]] = []
+    offset = 0
+    while len(picked) < limit:
+        wanted = limit - len(picked)
+        rows = backend.top(board, wanted, now, offset=offset)
+        offset += len(rows)
+        partners = Partner.objects.filter(eligible_q()).in_bulk([pid for pid, _ in rows]) if rows else {}
+        picked.extend((partners[pid], score) for pid, score in rows if pid in partners)
+        if len(rows) < wanted:
+            break
+    xp = xp_balances(p.pk for p, _ in picked)
+    result = []
+    for position, (partner, score) in enumerate(picked, start=1):
+        name = partner.display_name
+        if partner.leaderboard_visibility == Partner.LeaderboardVisibility.MASKED:
+            name = masked_name(name)
+        result.append(
+            {
+                "rank": position,
+                "partner_id": partner.pk,
+                "name": name,
+                "score": score,
+                "xp_level": level_for_xp(xp.get(partner.pk, 0)),
+                "is_pro": partner.pro_active_at(now),
+            }
+        )
+    return result
+
+
+def leaderboard_rank(board: str, *, partner: Partner, now: datetime | None = None) -> dict:
+    """{rank, score} of one member; rank is None when they are not ranked on this board."""
+    now = now or timezone.now()
+    if settings.LEADERBOARD_BACKEND == "redis":
+        rank, score = redis_board.rank_of(board, partner.pk, now)
+        if rank is not None:
+            return {"rank": rank, "score": score}
+        mine = db.score_of(board, partner.pk, now)  # not ranked: still show their own score
+        return {"rank": None, "score": mine[0] if mine else 0}
+    rank, score = db.rank_of(board, partner.pk, now)
+    return {"rank": rank, "score": score}
