@@ -4,9 +4,12 @@ it is validated and audited (moves refuse cycles; partners are deactivated, neve
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest
 from treebeard.admin import TreeAdmin
 
+from audit.models import EventType
+from audit.services import audit_record
 from p2phub.errors import DomainError
 from partners.models import Notification, Partner, PendingAttribution
 from partners.services import partner_find_by_code, partner_move, partner_set_status
@@ -52,6 +55,16 @@ class PartnerAdmin(TreeAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # members join through the Mini App, the bot or the web signup
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit_record(
+                EventType.STAFF_ACTION,
+                partner_id=obj.pk,
+                actor=request.user,
+                metadata={"action": "partner_edited", "changes": {f: str(form.cleaned_data.get(f)) for f in form.changed_data}},
+            )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # deleting a node deletes its subtree; deactivate or ban instead

@@ -82,3 +82,13 @@ def test_demo_init_data_signs_a_working_header(client, capsys):
     call_command("demo_init_data", str(partner.telegram_id))
     header = capsys.readouterr().out.strip()
     assert client.get("/api/v1/me/", HTTP_AUTHORIZATION=header).json()["id"] == partner.pk
+
+
+def test_admin_edit_is_audited(admin_client):
+    partner = PartnerFactory()
+    url = reverse("admin:partners_partner_change", args=[partner.pk])
+    data = {"username": "renamed", "first_name": partner.first_name, "last_name": partner.last_name, "language": "en",
+            "photo_url": "", "notifications_enabled": "on", "leaderboard_visibility": "visible"}
+    assert admin_client.post(url, data).status_code == 302
+    row = AuditLog.objects.get(event_type=EventType.STAFF_ACTION, partner_id=partner.pk)
+    assert row.metadata["changes"] == {"username": "renamed"} and row.actor.username == "root"
