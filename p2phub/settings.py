@@ -263,6 +263,13 @@ PRO_EXPIRY_WARNING_DAYS = (3, 1)
 TON_LATE_WINDOW_MINUTES = env.int("TON_LATE_WINDOW_MINUTES", default=60)
 USDT_NETWORK = env.str("USDT_NETWORK", default="TRC20")  # the chain USDT payments are sent on
 PAYOUT_NETWORKS = tuple(env.list("PAYOUT_NETWORKS", default=["TON", "TRC20"]))
+# Payments and payouts both have a `status` enum; name them for the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+        "PayoutStatusEnum": "payments.models.Payout.Status",
+    }
+)
 
 # --- Periodic jobs (Celery beat) ----------------------------------------------------------------
 CELERY_BEAT_SCHEDULE = {

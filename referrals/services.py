@@ -254,7 +254,8 @@ def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> Referral
         review.decided_by = actor
         review.decision_note = note[:500]
         review.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
-        metadata = {"review_id": review.pk, "score": review.score, "reasons": review.reason_codes.split(",")}
+        reasons = [code for code in review.reason_codes.split(",") if code]
+        metadata = {"review_id": review.pk, "score": review.score, "reasons": reasons}
         if approve:
             Partner.objects.filter(pk=review.new_member_id).update(fraud_hold=False)
             awards = _xp_awards(review.new_member_id, review.awards, EventType.REFERRAL_AWARD_APPROVED, metadata)

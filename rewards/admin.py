@@ -2,6 +2,7 @@
 are read-only records (changes go through services so they stay audited)."""
 
 from django.contrib import admin
+from django.db import models
 
 from rewards.models import Badge, CheckIn, Streak, Task, TaskProgress, XPBalance, XPEntry
 
@@ -24,6 +25,7 @@ class TaskAdmin(admin.ModelAdmin):
     list_editable = ("is_active", "sort_order")
     search_fields = ("id", "title")
     ordering = ("sort_order", "id")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_readonly_fields(self, request, obj=None):
         # The id is the public API identifier and the ledger idempotency key: fixed once created.

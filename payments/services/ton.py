@@ -55,7 +55,7 @@ def ton_poll(*, now: datetime | None = None) -> Counter:
 
 
 def payment_check_ton(*, partner: Partner, payment_id: int) -> Payment:
-    """"Check now" for one of the member's TON sessions."""
+    """Check now: verify one of the member's TON sessions against the indexer immediately."""
     payment = Payment.objects.filter(pk=payment_id, partner=partner).first()
     if payment is None:
         raise DomainError("Payment not found.", code="not_found", status_code=404)

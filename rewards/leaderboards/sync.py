@@ -95,8 +95,13 @@ def on_partner_saved(sender, instance: Partner, created: bool, update_fields=Non
     watched = {"status", "fraud_hold", "leaderboard_visibility"}
     if not redis_enabled() or (update_fields is not None and not watched & set(update_fields)):
         return
-    if created and Partner.objects.filter(eligible_q(), pk=instance.pk).exists():
-        return  # a new eligible member has nothing on any board yet
+    eligible = (
+        instance.status == Partner.Status.ACTIVE
+        and not instance.fraud_hold
+        and instance.leaderboard_visibility != Partner.LeaderboardVisibility.HIDDEN
+    )
+    if created and eligible:
+        return  # a new eligible member has nothing on any board yet (and signups stay query-free)
     transaction.on_commit(lambda: sync_partner(instance.pk), robust=True)
 
 

@@ -1,0 +1,98 @@
+"""Fixtures for payments tests: a fake rate source + toncenter indexer on one local HTTP
+server (real sockets, real wire format), configured wallets, and money helpers."""
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+
+from p2phub.testing.fake_http import FakeHTTPServer, FakeRequest, FakeResponse
+from payments.clients import rates
+
+TON_WALLET = "0:83DFD552E63729B472FCBCC8C45EBCC6691702558B68EC7527E1BA403A0F31A8"
+USDT_WALLET = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
+PAYER = "0:2CF55953E92EFBEADAB7BA725C3F93A0B23F842CBBA72D7B8E6F510A70E422E3"
+RATES_PATH = "/v2/rates"
+TX_PATH = "/api/v3/transactions"
+
+
+def ton_tx(
+    tx_hash: str,
+    *,
+    comment: str | None,
+    value: int,
+    utime: int | None = None,
+    lt: int = 1,
+    bounced: bool = False,
+    aborted: bool = False,
+) -> dict:
+    """A row shaped like toncenter v3's /transactions answer for a wallet receiving TON."""
+    decoded = {"type": "text_comment", "comment": comment} if comment is not None else None
+    return {
+        "account": TON_WALLET,
+        "hash": tx_hash,
+        "lt": str(47597573000000 + lt),
+        "now": utime if utime is not None else int(time.time()),
+        "description": {"type": "ord", "aborted": aborted, "compute_ph": {"success": not aborted}},
+        "in_msg": {
+            "source": PAYER,
+            "destination": TON_WALLET,
+            "value": str(value),
+            "bounced": bounced,
+            "message_content": {"body": "te6cc", "decoded": decoded},
+        },
+        "out_msgs": [],
+    }
+
+
+@dataclass
+class TonEnv:
+    server: FakeHTTPServer
+    transactions: list = field(default_factory=list)
+    # When set, the indexer answers with this instead of the transactions (errors, 429s).
+    failure: FakeResponse | None = None
+
+    def add(self, row: dict) -> None:
+        self.transactions.insert(0, row)  # newest first, like sort=desc
+
+    def indexer_calls(self) -> int:
+        return len(self.server.requests_to("GET", TX_PATH))
+
+    def set_rate(self, usd) -> None:
+        cache.delete(rates.CACHE_KEY)
+        self.server.respond_json("GET", RATES_PATH, {"rates": {"TON": {"prices": {"USD": usd}}}})
+
+
+@pytest.fixture
+def ton_env(settings, fake_http_server) -> TonEnv:
+    env = TonEnv(server=fake_http_server)
+    settings.TON_RATE_URL = f"{fake_http_server.url}{RATES_PATH}?tokens=ton&currencies=usd"
+    settings.TON_API_BASE_URL = f"{fake_http_server.url}/api/v3"
+    settings.TON_API_KEY = ""
+    settings.TON_WALLET_ADDRESS = TON_WALLET
+    settings.USDT_WALLET_ADDRESS = USDT_WALLET
+    settings.HTTP_CLIENT_TIMEOUT_SECONDS = 2.0
+
+    def transactions(request: FakeRequest) -> FakeResponse:
+        if env.failure is not None:
+            return env.failure
+        limit = int(request.query.get("limit", ["100"])[0])
+        offset = int(request.query.get("offset", ["0"])[0])
+        rows = env.transactions[offset : offset + limit]
+        return FakeResponse(json={"transactions": rows, "address_book": {}})
+
+    fake_http_server.add_route("GET", TX_PATH, transactions)
+    env.set_rate("5.5")
+    return env
+
+
+@pytest.fixture
+def wallets(settings):
+    settings.TON_WALLET_ADDRESS = TON_WALLET
+    settings.USDT_WALLET_ADDRESS = USDT_WALLET
+
+
+def money(value) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.000001"))
