@@ -14,7 +14,10 @@ from audit.services import audit_record, audit_record_many, AuditEntry
 
 
 def _rows(n):
-    return [audit_record(EventType.STAFF_ACTION, partner_id=i, amount=i, currency="XP", metadata={"i": i, "x": 1.5}) for i in range(n)]
+    return [
+        audit_record(EventType.STAFF_ACTION, partner_id=i, amount=i, currency="XP", metadata={"i": i, "x": 1.5})
+        for i in range(n)
+    ]
 
 
 def _verify() -> tuple[int, str]:

@@ -8,7 +8,9 @@ from partners.services import SignupContext, partner_join
 
 _telegram_ids = itertools.count(9_100_000_000)
 
-BROWSER_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36 Telegram-Android/11.0"
+BROWSER_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36 Telegram-Android/11.0"
+)
 
 
 @pytest.fixture

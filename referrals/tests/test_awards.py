@@ -1,7 +1,6 @@
 """Referral XP on join (SPEC §2): amounts by level, PRO x5, depth bound, exactly once."""
 
 import pytest
-from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.db import connection
 
@@ -49,8 +48,11 @@ def test_nine_chain_pays_35_10_then_1_from_l1_up():
     upline = list(reversed(chain))  # L1 first
     # Each chain member also earned from the members joining below it while the chain was built.
     before = {p.pk: xp for p, xp in zip(upline, _xp(upline))}
-    earned = XPEntry.objects.filter(related_partner=newcomer).order_by("level").values_list("partner_id", "level", "amount")
-    assert list(earned) == [(p.pk, level, amount) for level, (p, amount) in enumerate(zip(upline, [35, 10, 1, 1, 1, 1, 1, 1, 1]), 1)]
+    earned = list(
+        XPEntry.objects.filter(related_partner=newcomer).order_by("level").values_list("partner_id", "level", "amount")
+    )
+    amounts = [35, 10, 1, 1, 1, 1, 1, 1, 1]
+    assert earned == [(p.pk, level, amount) for level, (p, amount) in enumerate(zip(upline, amounts), start=1)]
     assert sum(amount for _, _, amount in earned) == 52
     assert before == {p.pk: xp_ledger_sum(p.pk) for p in upline}
 

@@ -105,7 +105,8 @@ def test_admin_bulk_approve_and_reject(admin_client_logged_in, join):
 def test_admin_queue_filters_render(admin_client_logged_in, held):
     review, referrer, _ = held
     url = reverse("admin:referrals_referralreview_changelist")
-    for query in ("", "?status__exact=pending", "?score_band=31-50", "?reason=same_ip_as_referrer", f"?referrer={referrer.pk}"):
+    queries = ("", "?status__exact=pending", "?score_band=31-50", "?reason=same_ip_as_referrer", f"?referrer={referrer.pk}")
+    for query in queries:
         response = admin_client_logged_in.get(url + query)
         assert response.status_code == 200
         assert review.new_member.referral_code in response.content.decode()
