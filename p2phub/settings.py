@@ -273,7 +273,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 
 # --- Periodic jobs (Celery beat) ----------------------------------------------------------------
 CELERY_BEAT_SCHEDULE = {
-    "fold-balances": {"task": "rewards.tasks.fold_balances", "schedule": timedelta(minutes=1)},
+    # Deltas under a busy leader accumulate quickly and every exact read sums them: fold often.
+    "fold-balances": {"task": "rewards.tasks.fold_balances", "schedule": timedelta(seconds=10)},
     "reconcile-ledgers": {"task": "rewards.tasks.reconcile_ledgers", "schedule": timedelta(days=1)},
     "streak-reminders": {
         "task": "rewards.tasks.streak_reminders",
