@@ -2,7 +2,8 @@
 depth 9 and depth 60, and completions per second under one hot leader (sequential and with
 parallel workers). Run: DATABASE_URL=postgres://... .venv/bin/python bench/payments.py
 
-It creates its own members (fresh Telegram ids) in the given database; use a scratch database.
+A dedicated database `p2phub_bench_payments_<db>` on the server of DATABASE_URL is dropped,
+created and migrated on every run; the database the URL names is left alone.
 """
 
 import multiprocessing
@@ -14,7 +15,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "p2phub.settings")
+
+from scratch_db import recreate_database, scratch_database  # noqa: E402
+
+_maintenance_url, _scratch_name, _scratch_url = scratch_database(os.environ.get("DATABASE_URL", ""), "payments")
+recreate_database(_maintenance_url, _scratch_name)
+os.environ["DATABASE_URL"] = _scratch_url
 
 import django  # noqa: E402
 

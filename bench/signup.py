@@ -24,7 +24,8 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from scratch_db import recreate_database, scratch_database
 
 REPO = Path(__file__).resolve().parent.parent
 BOT_TOKEN = "42:BENCH"
@@ -38,14 +39,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 
 
 def _bench_url(base_url: str) -> tuple[str, str, str]:
-    """(maintenance URL, bench database name, bench URL) from the given DATABASE_URL."""
-    parsed = urlparse(base_url)
-    if not parsed.scheme.startswith("postgres"):
-        sys.exit("bench/signup.py needs a PostgreSQL DATABASE_URL (postgres://user@host:port/db)")
-    source_db = parsed.path.lstrip("/") or "postgres"
-    name = f"p2phub_bench_signup_{source_db}"[:63]
-    # The given database need not exist: create/drop from the server's maintenance database.
-    return urlunparse(parsed._replace(path="/postgres")), name, urlunparse(parsed._replace(path=f"/{name}"))
+    return scratch_database(base_url, "signup")
 
 
 def _environment(bench_url: str) -> None:
@@ -66,11 +60,7 @@ def _environment(bench_url: str) -> None:
 
 
 def _recreate_database(maintenance_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    recreate_database(maintenance_url, name)
 
 
 def _setup_django():

@@ -96,6 +96,8 @@ class ReferralAwardRetry(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "referral award retry"
+        verbose_name_plural = "referral award retries"
         indexes = [models.Index(fields=["done_at", "next_attempt_at"], name="award_retry_due")]
 
     def __str__(self) -> str:

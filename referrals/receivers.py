@@ -25,7 +25,7 @@ def on_partner_joined(sender, *, partner, referrer, signup, **kwargs):
 def on_partner_authenticated(sender, *, partner, request, **kwargs):
     """Refresh the member's hashed IP / device sighting at most once a day per value: the cache
     key makes the steady-state cost one cache round trip and no database write."""
-    join_result = getattr(request, "_p2p_join_result", None)
+    join_result = getattr(request, "partner_join_result", None)
     if join_result is not None and join_result.created:
         return  # the join itself just recorded this request's sighting
     context = current_request_context()

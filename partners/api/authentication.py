@@ -73,7 +73,7 @@ class TelegramInitDataAuthentication(BaseAuthentication):
                 ),
             )
             partner = result.partner
-            request._p2p_join_result = result
+            request.partner_join_result = result
         else:
             partner_sync_telegram_profile(partner=partner, telegram_user=verified.user)
         partner_authenticated.send(sender=Partner, partner=partner, request=request)

@@ -20,7 +20,7 @@ from partners.services import partner_update_preferences
 def _profile_data(request, partner) -> dict:
     network = partner_network_counts(partner)
     referrer = partner.referrer
-    join_result = getattr(request, "_p2p_join_result", None)
+    join_result = getattr(request, "partner_join_result", None)
     data = {
         "id": partner.pk,
         "telegram_id": partner.telegram_id,

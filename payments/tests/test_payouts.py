@@ -1,13 +1,13 @@
 """Payouts: reservation at request, minimum, availability, staff decisions, no overdraw."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+
 from rest_framework.throttling import ScopedRateThrottle
 
 from audit.models import AuditLog, EventType
+from p2phub.testing.concurrency import raised, run_concurrently
 from partners.tests.factories import PartnerFactory, UserFactory
 from payments.models import Payout, USDTEntry
 from payments.selectors import usdt_balances, usdt_find_mismatches
@@ -129,27 +129,9 @@ def test_twenty_concurrent_requests_never_overdraw(tma_client, monkeypatch):
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "payouts", "1000/min")
     member = PartnerFactory()
     fund(member, "100")  # room for exactly 5 payouts of 20
-    barrier = threading.Barrier(20)
-    statuses, errors = [], []
-    lock = threading.Lock()
-
-    def withdraw():
-        try:
-            barrier.wait()
-            response = request_payout(tma_client, member, "20")
-            with lock:
-                statuses.append((response.status_code, response.json().get("code")))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=withdraw) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    outcomes = run_concurrently(lambda _: request_payout(tma_client, member, "20"), 20)
+    assert raised(outcomes) == []
+    statuses = [(response.status_code, response.json().get("code")) for response in outcomes]
     assert statuses.count((201, None)) == 5
     assert statuses.count((400, "insufficient_balance")) == 15
     assert usdt_balances(member.pk).available == 0

@@ -1,14 +1,13 @@
 """TON verification against a fake toncenter: exact-once crediting and the review cases."""
 
-import threading
 import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from audit.models import AuditLog, EventType
 from p2phub.clients.errors import TransientExternalError
+from p2phub.testing.concurrency import raised, run_concurrently
 from p2phub.testing.fake_http import FakeResponse
 from partners.tests.factories import PartnerFactory, make_chain
 from payments.models import Payment, TonTransfer, USDTEntry
@@ -219,24 +218,7 @@ def test_ten_parallel_pollers_credit_exactly_once(ton_env):
     chain = make_chain(10)
     session = payment_create(partner=chain[-1], method="TON")
     ton_env.add(ton_tx("race=", comment=session.memo, value=session.amount_nanotons))
-    barrier = threading.Barrier(10)
-    errors = []
-
-    def poller():
-        try:
-            barrier.wait()
-            ton_poll()
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=poller) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert raised(run_concurrently(lambda _: ton_poll(), 10)) == []
     assert Payment.objects.get(pk=session.pk).status == Payment.Status.COMPLETED
     assert credits(session) == 9
     assert TonTransfer.objects.count() == 1

@@ -1,11 +1,11 @@
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+
 from django.db.models import Sum
 
 from audit.models import AuditLog, EventType
+from p2phub.testing.concurrency import raised, returned, run_concurrently
 from partners.models import Notification
 from partners.tests.factories import PartnerFactory, make_pro
 from rewards.checkins import checkin_record
@@ -140,24 +140,9 @@ def test_checkin_needs_authentication(api_client):
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_checkins_pay_once():
     partner = PartnerFactory()
-    barrier = threading.Barrier(50)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(checkin_record(partner=partner))
-        except Exception as exc:  # noqa: BLE001 — collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    outcomes = run_concurrently(lambda _: checkin_record(partner=partner), 50)
+    assert raised(outcomes) == []
+    results = returned(outcomes)
     assert sum(1 for r in results if not r.already_checked_in) == 1
     assert sum(r.awarded_xp for r in results) == 10
     assert CheckIn.objects.filter(partner=partner).count() == 1

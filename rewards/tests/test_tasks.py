@@ -1,11 +1,11 @@
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from django.core.management import call_command
-from django.db import connection
 
 from audit.models import AuditLog, EventType
+from p2phub.testing.concurrency import raised, returned, run_concurrently
 from p2phub.testing.fake_http import FakeResponse
 from partners.tests.factories import PartnerFactory, make_pro
 from rewards.checkins import checkin_record
@@ -228,23 +228,9 @@ def test_fifty_concurrent_claims_pay_once():
     Task.objects.get_or_create(pk="banking_app", defaults={"type": "social", "title": "Bank", "reward_xp": 25})
     partner = PartnerFactory()
     task_start(partner=partner, task_id="banking_app")
-    barrier = threading.Barrier(50)
-    paid, conflicts, errors = [], [], []
-
-    def run():
-        try:
-            barrier.wait()
-            paid.append(task_claim(partner=partner, task_id="banking_app")[0])
-        except Exception as exc:  # noqa: BLE001 — sorted below
-            (conflicts if getattr(exc, "code", "") == "already_claimed" else errors).append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    outcomes = run_concurrently(lambda _: task_claim(partner=partner, task_id="banking_app")[0], 50)
+    paid = returned(outcomes)
+    conflicts = [exc for exc in raised(outcomes) if getattr(exc, "code", "") == "already_claimed"]
+    assert [exc for exc in raised(outcomes) if exc not in conflicts] == []
     assert (paid, len(conflicts)) == ([25], 49)
     assert task_xp(partner, "banking_app") == [25]
