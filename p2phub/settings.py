@@ -22,7 +22,6 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
-TESTING = env.bool("P2PHUB_TESTING", default=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
@@ -204,7 +203,6 @@ if PRODUCTION and not TELEGRAM_BOT_TOKEN:
 TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="P2PHubBot")
 TELEGRAM_MINI_APP_NAME = env.str("TELEGRAM_MINI_APP_NAME", default="app")
 TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
-TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
 INIT_DATA_MAX_AGE = env.int("INIT_DATA_MAX_AGE", default=3600)  # seconds
 INIT_DATA_MAX_BYTES = env.int("INIT_DATA_MAX_BYTES", default=8192)
 HTTP_CLIENT_TIMEOUT_SECONDS = env.float("HTTP_CLIENT_TIMEOUT_SECONDS", default=5.0)

@@ -30,7 +30,7 @@ class PartnerFactory(factory.Factory):
 
     @classmethod
     def _build(cls, model_class, *args, **kwargs):
-        raise NotImplementedError("Partners exist only inside the tree: use create()")
+        raise TypeError("Partners exist only inside the tree: use PartnerFactory.create(), not build()")
 
 
 def make_pro(partner: Partner, *, days: int = 30) -> Partner:
