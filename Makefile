@@ -8,15 +8,28 @@ PORT ?= 8000
 BENCH_DATABASE_URL ?= postgres://root@127.0.0.1:5432/test
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments clean
+# The address `make run` serves and prints (the demo's sign-in hints and `demo_init_data --curl`
+# use SITE_URL); an explicit SITE_URL in the environment wins.
+BROWSE_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
+DEV_SITE_URL = http://$(BROWSE_HOST):$(PORT)
 
+.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments clean
+
+# Runtime packages only (requirements.txt): what `make run` and `make serve` need.
 $(VENV)/.installed: requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements.txt
 	touch $@
 
+# Runtime plus the test and lint tools (requirements-dev.txt).
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -24,12 +37,14 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
+seed run: export SITE_URL ?= $(DEV_SITE_URL)
+
 run: seed
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: install  ## production-style server (set DJANGO_ENV=production and friends first)
 	$(PY) manage.py collectstatic --noinput
-	$(VENV)/bin/gunicorn p2phub.wsgi --bind $(HOST):$(PORT) --workers 4 --access-logfile -
+	$(VENV)/bin/gunicorn p2phub.wsgi --config p2phub/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 worker: install
 	$(VENV)/bin/celery -A p2phub worker --loglevel=INFO
@@ -37,8 +52,12 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A p2phub beat --loglevel=INFO
 
-test: install
+test: install-dev
 	$(PY) -m pytest -q
+
+lint: install-dev  ## ruff (ruff.toml) and the OpenAPI schema, as CI runs them
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 check: install
 	$(PY) manage.py makemigrations --check --dry-run

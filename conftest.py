@@ -31,7 +31,7 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session", autouse=True)
 def _test_flush_may_empty_the_audit_log():
     """Transactional tests end with a TRUNCATE of every table, which the audit log's trigger
-    rightly refuses. Only this test-teardown flush is let through; the guard itself stays on."""
+    rightly refuses (and so do the two ledgers'). Only this test-teardown flush is let through; the guard itself stays on."""
     if not django_settings.IS_POSTGRES:
         yield
         return
@@ -41,7 +41,11 @@ def _test_flush_may_empty_the_audit_log():
     original = DatabaseOperations.execute_sql_flush
 
     def flush(self, sql_list):
-        with pgtrigger.ignore("audit.AuditLog:audit_no_truncate"):
+        with pgtrigger.ignore(
+            "audit.AuditLog:audit_no_truncate",
+            "rewards.XPEntry:xp_entry_no_truncate",
+            "payments.USDTEntry:usdt_entry_no_truncate",
+        ):
             return original(self, sql_list)
 
     DatabaseOperations.execute_sql_flush = flush
@@ -52,6 +56,7 @@ def _test_flush_may_empty_the_audit_log():
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings):
     settings.TELEGRAM_BOT_TOKEN = TEST_BOT_TOKEN
+    settings.TON_DEMO_RATE_USD = ""  # tests quote from their fake rate server, never the demo rate
     cache.clear()  # throttles, rate quotes and leaderboards start empty in every test
     yield
 

@@ -30,6 +30,7 @@ class EventType(models.TextChoices):
     REFERRAL_AWARD_BLOCKED = "referral_award_blocked"
     REFERRAL_AWARD_APPROVED = "referral_award_approved"
     REFERRAL_AWARD_REJECTED = "referral_award_rejected"
+    REFERRAL_AWARD_QUEUED = "referral_award_queued"
     CHECKIN = "checkin"
     TASK_COMPLETED = "task_completed"
     LEVEL_UP = "level_up"

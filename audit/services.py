@@ -2,6 +2,7 @@
 transaction, as their last write: the chain lock is held from here to commit, so the shorter
 that stretch, the less concurrent writers wait on each other."""
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -9,8 +10,6 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
-
-import json
 
 from audit.models import AuditLog
 from p2phub.middleware import current_request_context
@@ -36,6 +35,9 @@ def _lock_chain_head() -> None:
     SQLite already serializes writers (IMMEDIATE transactions), so only PostgreSQL needs it."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
+            # Check the transaction's deferred foreign keys now: their row locks are then taken
+            # before the chain lock, never at COMMIT while holding it (a join/payment deadlock).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
 
 

@@ -103,16 +103,12 @@ def _seed_spread():
 
 
 def _seed(builder):
-    """Seed members join without referral awards: only the measured signups pay XP."""
-    from partners.models import Partner
-    from partners.signals import partner_joined
-    from referrals.receivers import on_partner_joined
+    """Seed members join without referral awards: only the measured signups pay XP.
+    (partner_join imports `referral_awards_for_join` at call time, so replacing it here works.)"""
+    from unittest import mock
 
-    partner_joined.disconnect(sender=Partner, dispatch_uid="referrals.awards")
-    try:
+    with mock.patch("referrals.services.referral_awards_for_join", return_value=[]):
         return builder()
-    finally:
-        partner_joined.connect(on_partner_joined, sender=Partner, dispatch_uid="referrals.awards")
 
 
 # --- workers --------------------------------------------------------------------------------------

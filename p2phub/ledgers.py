@@ -18,7 +18,10 @@ class BalanceMismatch:
     currency: str
     partner_id: int
     ledger_sum: Decimal
+    # For `against="balance"`: the cached balance. For `against="audit"`: the sum of the audit
+    # rows that record this ledger's movements (the ledger disagrees with its audit trail).
     cached_balance: Decimal
+    against: str = "balance"
 
     @property
     def difference(self) -> Decimal:
@@ -34,7 +37,12 @@ class LedgerSource:
     # Every partner whose cached/folded balance differs from the sum of their ledger rows.
     find_mismatches: Callable[[], list[BalanceMismatch]]
     # Makes the cached balance agree with the ledger, audited; `actor` may be None (system).
-    correct_mismatch: Callable[[BalanceMismatch, Any], None]
+    # None for a ledger without a cached balance (USDT: every figure is a sum of rows).
+    correct_mismatch: Callable[[BalanceMismatch, Any], None] | None
+    # Every partner whose ledger sum differs from the sum of the audit rows of its movements
+    # (a row written or removed around the services). Only ever reported, never "fixed": SPEC
+    # §12, reconciliation never rewrites history; a correction is a staff action with a reason.
+    find_audit_disagreements: Callable[[], list[BalanceMismatch]] | None = None
 
 
 _ledgers: dict[str, LedgerSource] = {}

@@ -7,6 +7,7 @@ REDIS_URL or CELERY_BROKER_URL switches on PostgreSQL, Redis and a real broker.
 a bot token, secure cookies, HSTS.
 """
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +19,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A `.env` file beside manage.py is read only when asked for (never silently: a stray file on a
+# server must not change production settings). Variables already set always win over the file.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    environ.Env.read_env(env.str("DJANGO_DOT_ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
@@ -42,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (/api/docs/ offline)
     "treebeard",
     "pgtrigger",
     "audit",
@@ -53,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "p2phub.middleware.RequestIDMiddleware",
+    "p2phub.middleware.BadInputMiddleware",  # NUL bytes, oversized bodies, JSON errors under /api/
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -95,23 +101,54 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 # --- Cache and Redis --------------------------------------------------------------------------
+from p2phub.caching import redis_caches  # noqa: E402
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="p2phub"),
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        }
-    }
+    # Fails open and fast when Redis is down (SPEC §14; see p2phub.caching).
+    CACHES = redis_caches(
+        REDIS_URL,
+        key_prefix=env.str("CACHE_KEY_PREFIX", default="p2phub"),
+        connect_timeout_seconds=env.float("REDIS_CONNECT_TIMEOUT_SECONDS", default=0.5),
+        timeout_seconds=env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=2.0),
+    )
+    # Not one traceback per cache call while Redis is down: /health/ reports (and logs) it.
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = False
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still pass their arguments through a producer: an in-memory one, instead of a
+    # default amqp://localhost connection object (and its "No hostname was supplied" warning).
+    CELERY_BROKER_WRITE_URL = "memory://localhost/"
+# Eager tasks (local runs and the test suite) raise their errors where they were started, so a
+# failing task fails its test instead of passing silently.
+CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=CELERY_TASK_ALWAYS_EAGER)
+# Every task is bounded: SoftTimeLimitExceeded at the soft limit (the task may clean up), the
+# worker process killed at the hard limit. Long batch jobs get their own limits below.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
+_LONG_TASK_LIMITS = {
+    "soft_time_limit": env.int("CELERY_LONG_TASK_SOFT_TIME_LIMIT", default=1800),
+    "time_limit": env.int("CELERY_LONG_TASK_TIME_LIMIT", default=1860),
+}
+CELERY_TASK_ANNOTATIONS = {
+    name: _LONG_TASK_LIMITS
+    for name in (
+        "rewards.tasks.reconcile_ledgers",
+        "rewards.tasks.rebuild_leaderboards",
+        "rewards.tasks.cleanup_stale_tasks",
+        "rewards.tasks.streak_reminders",
+        "payments.tasks.expire_subscriptions",
+        "referrals.tasks.retry_due_referral_awards",
+    )
+}
+# Worker logs go through LOGGING below (with the request id of the request that started the
+# task), not through Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -130,6 +167,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/admin/"
+# Staff sign-in (admin and /accounts/login/): this many failed attempts for one username from one
+# IP within the window lock that pair out for the lockout time. Counted in the database, so it
+# holds when Redis is down.
+STAFF_LOGIN_MAX_FAILURES = env.int("STAFF_LOGIN_MAX_FAILURES", default=5)
+STAFF_LOGIN_WINDOW_MINUTES = env.int("STAFF_LOGIN_WINDOW_MINUTES", default=15)
+STAFF_LOGIN_LOCKOUT_MINUTES = env.int("STAFF_LOGIN_LOCKOUT_MINUTES", default=15)
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = "UTC"
@@ -173,11 +216,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["partners.api.permissions.IsPartner"],
     "DEFAULT_PAGINATION_CLASS": "p2phub.api.pagination.StandardPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "p2phub.api.schema.AutoSchema",  # + the standard error responses
     "EXCEPTION_HANDLER": "p2phub.api.exceptions.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "p2phub.api.parsers.JSONParser",  # with a nesting limit (deep JSON is a 400, not a 500)
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "p2phub.api.throttling.AnonRateThrottle",  # fail open when Redis is down (SPEC §14)
+        "p2phub.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
@@ -193,13 +241,26 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Self-hosted Swagger UI (drf-spectacular-sidecar): /api/docs/ loads nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Telegram -----------------------------------------------------------------------------------
 # Locally a fixed development token lets `manage.py demo_init_data` sign Mini App requests.
-TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="" if PRODUCTION else "123456:LOCAL-DEVELOPMENT-TOKEN")
+# Surrounding whitespace (a stray newline in a secret file) is never part of a token. In
+# production a blank or malformed token refuses to start: Mini App sign-in HMACs with it, so a
+# wrong one would silently reject every member (or, if blank, sign with a known key).
+TELEGRAM_BOT_TOKEN = env.str(
+    "TELEGRAM_BOT_TOKEN", default="" if PRODUCTION else "123456:LOCAL-DEVELOPMENT-TOKEN"
+).strip()
 if PRODUCTION and not TELEGRAM_BOT_TOKEN:
     raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is required when DJANGO_ENV=production")
+if PRODUCTION and not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]+", TELEGRAM_BOT_TOKEN):
+    raise ImproperlyConfigured(
+        "TELEGRAM_BOT_TOKEN is malformed: expected '<bot id digits>:<token>' as issued by @BotFather"
+    )
 TELEGRAM_BOT_USERNAME = env.str("TELEGRAM_BOT_USERNAME", default="P2PHubBot")
 TELEGRAM_MINI_APP_NAME = env.str("TELEGRAM_MINI_APP_NAME", default="app")
 TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
@@ -252,13 +313,27 @@ TON_SESSION_MINUTES = env.int("TON_SESSION_MINUTES", default=10)
 USDT_SESSION_MINUTES = env.int("USDT_SESSION_MINUTES", default=30)
 TON_API_BASE_URL = env.str("TON_API_BASE_URL", default="https://toncenter.com/api/v3")
 TON_API_KEY = env.str("TON_API_KEY", default="")
-TON_WALLET_ADDRESS = env.str("TON_WALLET_ADDRESS", default="")
-USDT_WALLET_ADDRESS = env.str("USDT_WALLET_ADDRESS", default="")
+# Local development runs on demo wallets and a demo TON/USD rate so that payment sessions can be
+# opened in the demo network without real money. Production has neither: set the real wallets,
+# and the live rate source (TON_RATE_URL) is used; a demo rate there refuses to start.
+_DEMO_TON_WALLET = "UQDemoTonWalletOfTheLocalP2PHubDemoNetworkNotRealMoney0000"
+_DEMO_USDT_WALLET = "TDemoUsdtWalletOfTheLocalP2PHubDemoNotReal"
+TON_WALLET_ADDRESS = env.str("TON_WALLET_ADDRESS", default="" if PRODUCTION else _DEMO_TON_WALLET)
+USDT_WALLET_ADDRESS = env.str("USDT_WALLET_ADDRESS", default="" if PRODUCTION else _DEMO_USDT_WALLET)
 TON_RATE_URL = env.str("TON_RATE_URL", default="https://tonapi.io/v2/rates?tokens=ton&currencies=usd")
+# A fixed TON price in USD for local demos only (empty: the live rate from TON_RATE_URL).
+TON_DEMO_RATE_USD = env.str("TON_DEMO_RATE_USD", default="" if PRODUCTION else "5.00")
+if PRODUCTION and TON_DEMO_RATE_USD:
+    raise ImproperlyConfigured("TON_DEMO_RATE_USD is for local demos; production quotes only live rates")
 PRO_EXPIRY_WARNING_DAYS = (3, 1)
 # How long after a TON session expires the poller still looks for its (late) transfers, which
 # then go to staff review instead of being lost.
 TON_LATE_WINDOW_MINUTES = env.int("TON_LATE_WINDOW_MINUTES", default=60)
+# Each poll pages forward (a cursor per wallet) through every transfer since the oldest open
+# session: at most this many pages of this size per run; the next run resumes at the cursor.
+TON_POLL_PAGE_SIZE = env.int("TON_POLL_PAGE_SIZE", default=100)
+TON_POLL_MAX_PAGES = env.int("TON_POLL_MAX_PAGES", default=50)
+TON_CHECK_NOW_MAX_PAGES = env.int("TON_CHECK_NOW_MAX_PAGES", default=10)
 USDT_NETWORK = env.str("USDT_NETWORK", default="TRC20")  # the chain USDT payments are sent on
 PAYOUT_NETWORKS = tuple(env.list("PAYOUT_NETWORKS", default=["TON", "TRC20"]))
 # Payments and payouts both have a `status` enum; name them for the OpenAPI schema.
@@ -320,5 +395,14 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "standard", "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default config gives the "django" logger a console handler of its own (with
+        # DEBUG on) that also propagates to ours: every error line would print twice. One
+        # handler, the root's, with the request id.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        # Eager tasks run inside requests and commands (seed_demo runs thousands): their
+        # "received/succeeded" lines are noise there; failures are still logged. A worker keeps them.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else LOG_LEVEL},
+    },
 }

@@ -5,6 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from p2phub import health
 from partners import views as partner_views
+from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
+from partners.staff_login import staff_login_view
+
+# Both staff sign-in pages are rate limited with a lockout (partners.staff_login).
+admin.site.login_form = StaffAdminAuthenticationForm
 
 api_v1 = [
     path("", include("partners.api.urls")),
@@ -16,8 +21,14 @@ api_v1 = [
 
 urlpatterns = [
     path("", partner_views.landing, name="landing"),
+    # Before admin.site.urls so that this path (still reversed as "admin:login") wins.
+    path("admin/login/", staff_login_view(admin.site.login)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        staff_login_view(auth_views.LoginView.as_view(authentication_form=StaffAuthenticationForm)),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),

@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from treebeard.admin import TreeAdmin
 
 from audit.models import EventType
@@ -100,15 +100,36 @@ class PartnerAdmin(TreeAdmin):
             except DomainError as error:
                 self.message_user(request, f"{partner}: {error.detail}", messages.ERROR)
 
+    @staticmethod
+    def _valid_pk(value) -> bool:
+        """Partner ids are positive bigints; anything else names no partner (404/400, not 500)."""
+        text = str(value or "")
+        return text.isascii() and text.isdigit() and 0 < int(text) < 2**63
+
+    def children_view(self, request, parent_id):
+        # treebeard looks the id up as it comes in the URL: "abc" raised ValueError (a 500).
+        if not self._valid_pk(parent_id):
+            raise Http404("No partner with that id.")
+        return super().children_view(request, parent_id)
+
+    def get_object(self, request, object_id, from_field=None):
+        # change/history/delete views: a non-numeric or out-of-range id is simply "not found".
+        if from_field is None and not self._valid_pk(object_id):
+            return None
+        return super().get_object(request, object_id, from_field)
+
     def move_node(self, request):
         """Drag and drop in the tree view: only "make child of" is meaningful for a referral
         tree, and it goes through the audited service."""
         if not self.has_change_permission(request):
             return HttpResponseBadRequest("Not allowed")
+        node_id, target_id = request.POST.get("node"), request.POST.get("target")
+        if not (self._valid_pk(node_id) and self._valid_pk(target_id)):
+            return HttpResponseBadRequest("Invalid form data provided")
         try:
-            node = Partner.objects.get(pk=request.POST.get("node"))
-            target = Partner.objects.get(pk=request.POST.get("target"))
-        except (Partner.DoesNotExist, ValueError, TypeError):
+            node = Partner.objects.get(pk=node_id)
+            target = Partner.objects.get(pk=target_id)
+        except Partner.DoesNotExist:
             return HttpResponseBadRequest("Invalid form data provided")
         if request.POST.get("relation") != "child":
             messages.error(request, "A member can only be moved under a new sponsor (drop onto the sponsor).")

@@ -126,8 +126,29 @@ class Notification(models.Model):
         FAILED = "failed"
         SKIPPED = "skipped"  # member disabled messages, or the bot is blocked
 
+    class Kind(models.TextChoices):
+        """Every notification the platform stores (SPEC §9). Texts: partners.notifications."""
+
+        REFERRAL_L1 = "referral_l1"
+        REFERRAL_L2 = "referral_l2"
+        REFERRAL_DEEP = "referral_deep"  # L3-L9 activity, sent as an hourly digest
+        LEVEL_UP = "level_up"
+        BADGE_EARNED = "badge_earned"
+        COMMISSION = "commission_received"
+        COMMISSION_REVERSED = "commission_reversed"
+        PRO_ACTIVATED = "pro_activated"
+        PAYMENT_APPROVED = "payment_approved"
+        PAYMENT_REJECTED = "payment_rejected"
+        PAYMENT_UNDER_REVIEW = "payment_under_review"
+        TASK_REWARD = "task_reward"
+        PRO_EXPIRING = "pro_expiring"
+        PRO_EXPIRED = "pro_expired"
+        STREAK_AT_RISK = "streak_at_risk"
+        PAYOUT_APPROVED = "payout_approved"
+        PAYOUT_REJECTED = "payout_rejected"
+
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="notifications")
-    kind = models.CharField(max_length=48, db_index=True)
+    kind = models.CharField(max_length=48, choices=Kind.choices, db_index=True)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
@@ -142,3 +163,21 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.partner_id}"
+
+
+class StaffLoginAttempt(models.Model):
+    """A failed staff sign-in for one (username, IP) pair; the row that reached the limit carries
+    `locked_until`. In the database, not the cache, so the lockout holds when Redis is down.
+    Rows of a pair are deleted on its next successful sign-in and pruned as they age out.
+    Written only by partners.staff_login."""
+
+    username = models.CharField(max_length=150)  # as typed, trimmed and lower-cased
+    ip_hash = models.CharField(max_length=64)  # HMAC-SHA256 with IP_HASH_SALT, never the raw IP
+    created_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "ip_hash", "created_at"], name="staff_login_pair_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.ip_hash[:8]} {self.created_at:%Y-%m-%d %H:%M}"

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from treebeard.exceptions import PathOverflow
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record, audit_record_many
+from p2phub.db import run_with_transaction_retry
 from p2phub.errors import ConflictError, DomainError
-from partners.models import Notification, Partner, PendingAttribution
-from partners.signals import partner_joined
+from partners.eligibility import partner_eligibility_changed
+from partners.models import Partner, PendingAttribution
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +45,24 @@ class JoinResult:
     unknown_referral_code: bool = False
 
 
+# Telegram caps start_param (and the bot's /start payload) at 64 characters.
+_MAX_CODE_INPUT = 64
+_CODE_HEX = frozenset("0123456789ABCDEF")
+
+
 def normalize_referral_code(code: str | None) -> str:
-    return (code or "").strip().upper()[:12]
+    """What the member sent, trimmed and upper-cased (codes are case-insensitive), never cut
+    down to a code's length: a longer value is not a code, so it must not become someone else's
+    by truncation (`P2P-7F3A9C21X` is unknown, not `P2P-7F3A9C21`). A value that merely carries
+    a code plus extras (a future `P2P-7F3A9C21_wa` platform tag) is split by its parser before
+    the lookup."""
+    return (code or "").strip().upper()[:_MAX_CODE_INPUT]
+
+
+def referral_code_is_valid(code: str) -> bool:
+    """Exactly the shape `generate_referral_code` makes: `P2P-` + 8 upper-case hex characters."""
+    prefix = len(REFERRAL_CODE_PREFIX)
+    return len(code) == prefix + 8 and code.startswith(REFERRAL_CODE_PREFIX) and set(code[prefix:]) <= _CODE_HEX
 
 
 def generate_referral_code() -> str:
@@ -53,14 +71,95 @@ def generate_referral_code() -> str:
 
 def partner_find_by_code(code: str | None) -> Partner | None:
     normalized = normalize_referral_code(code)
-    if not normalized:
+    if not referral_code_is_valid(normalized):
         return None
     return Partner.objects.filter(referral_code=normalized).first()
 
 
+# --- Tree locks (PostgreSQL) -------------------------------------------------------------------
+# A staff move rewrites the path of every node in the moved subtree in one statement. A join
+# that computed its child path from the old prefix and committed meanwhile would hang under
+# nothing (an orphan), and the two would deadlock on each other's row locks. So moves and joins
+# exclude each other through transaction-level advisory locks keyed on the top-level path
+# segment (the root's tree): a join holds its tree SHARED (joins never wait for each other), a
+# move holds the trees it leaves and enters EXCLUSIVE. Lock order, everywhere: tree locks first
+# (several in ascending key order), then rows; a move locks its subtree rows in descending path
+# order (every node before its ancestors), the order in which joins and payments lock a node and
+# then its ancestors. Foreign keys are checked at once (see below). SQLite serializes
+# every write transaction anyway (IMMEDIATE mode), so nothing is needed there.
+_TREE_LOCK_CLASS = 0x50325054  # "P2PT": the (int4, int4) advisory key space, apart from bigint keys
+_TREE_LOCK_ATTEMPTS = 8
+# 1024 path characters at 4 per level (SPEC §1): the deepest level treebeard can store.
+MAX_TREE_DEPTH = Partner._meta.get_field("path").max_length // Partner.steplen
+
+
+class TreeDepthError(DomainError):
+    code = "tree_too_deep"
+
+
+def _tree_key(path: str) -> int:
+    # The alphabet of treebeard's paths is base 36; 4 characters stay below 2**31.
+    return int(path[: Partner.steplen], 36)
+
+
+def _tree_locks_acquire(read_paths, *, exclusive: bool) -> list[str]:
+    """Lock the trees of the paths `read_paths()` returns and return those paths, read again
+    under the locks (so they are current until commit). If a move changed a path's tree between
+    the read and the lock, the stale locks are dropped (their savepoint is rolled back) before
+    trying again, so no one ever waits for a tree lock while holding another."""
+    if connection.vendor != "postgresql":
+        return read_paths()
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    for _attempt in range(_TREE_LOCK_ATTEMPTS):
+        keys = sorted({_tree_key(path) for path in read_paths()})
+        savepoint = transaction.savepoint()
+        with connection.cursor() as cursor:
+            for key in keys:
+                cursor.execute(f"SELECT {function}(%s, %s)", [_TREE_LOCK_CLASS, key])
+        paths = read_paths()
+        if sorted({_tree_key(path) for path in paths}) == keys:
+            transaction.savepoint_commit(savepoint)
+            return paths
+        transaction.savepoint_rollback(savepoint)  # releases the locks taken in it
+    raise ConflictError("The tree is being reorganized; please retry.", code="tree_busy")
+
+
+def _current_path(partner_id: int) -> str:
+    return Partner.objects.filter(pk=partner_id).values_list("path", flat=True).get()
+
+
+def _foreign_keys_checked_now() -> None:
+    """Django's PostgreSQL foreign keys are DEFERRABLE INITIALLY DEFERRED: the key-share lock on
+    each referenced partner is taken at COMMIT, i.e. after the audit chain lock the transaction
+    takes last. A join under a parent P (holding P's row lock, waiting for the chain) and a join
+    deeper under P (holding the chain, its commit waiting for a key-share lock on its ancestor
+    P) then deadlocked. Checked at each statement instead, every row lock of a join or move is
+    taken before the chain lock, and locks only ever go up the tree: no cycle."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def _insert_node(referrer: Partner | None, candidate: Partner) -> Partner:
+    """Add the candidate under the referrer (the referrer's tree locked shared, see above), or
+    as a root.
+
+    Depth limit: a referrer at the deepest storable level (256) cannot get a child. Refusing the
+    join would lock that person out for good (every first request carries the same code), and
+    attaching them higher up would pay an upline that did not refer them. So the member joins as
+    a root, like an unknown code: no referrer, no awards; `candidate.referral_refused` says why
+    and a warning is logged. Chains this deep exist only when built on purpose."""
+    _foreign_keys_checked_now()
     if referrer is not None:
-        return Partner.objects.add_child(referrer, instance=candidate)
+        (path,) = _tree_locks_acquire(lambda: [_current_path(referrer.pk)], exclusive=False)
+        try:
+            if len(path) // Partner.steplen >= MAX_TREE_DEPTH:
+                raise PathOverflow(f"Referrer {referrer.pk} is at the maximum depth {MAX_TREE_DEPTH}.")
+            return Partner.objects.add_child(referrer, instance=candidate)
+        except PathOverflow as error:
+            logger.warning("Join under partner %s refused, joining as a root: %s", referrer.pk, error)
+            candidate.referrer = None
+            candidate.referral_refused = "depth_limit"
     if connection.vendor == "postgresql":
         # add_root() reads the last root without a lock; concurrent roots would collide.
         with connection.cursor() as cursor:
@@ -81,18 +180,33 @@ def partner_join(
     photo_url: str = "",
     signup: SignupContext | None = None,
 ) -> JoinResult:
-    """Create a member under the referrer named by `referral_code` (or given directly).
+    """The signup use case: every way in (Mini App first request, bot, web sign-in, seed_demo,
+    admin) creates a member through here, under the referrer named by `referral_code` (or given
+    directly; for a Telegram user without either, the bot's pending `/start <code>`).
 
-    An unknown code makes a root and says so. An existing Telegram identity is returned as it
-    is: the referrer is fixed at creation. Referral awards and other join effects run in the same
-    transaction through `partner_joined` receivers; the join's audit rows are appended last.
+    In one transaction: the tree node, the referral awards of the ancestors (paid, withheld or
+    held for review, with their notifications), the pending attribution consumed, and the join's
+    single audit append. An unknown code makes a root and says so. An existing Telegram identity
+    is returned as it is: the referrer is fixed at creation.
     """
+    # referrals builds on partners (it imports our models and selectors), so the signup reaches
+    # it through this one function-local import instead of a module-level cycle.
+    from referrals.services import referral_awards_for_join
+
     signup = signup or SignupContext()
-    normalized_code = normalize_referral_code(referral_code)
     if telegram_id is not None:
         existing = Partner.objects.filter(telegram_id=telegram_id).first()
         if existing:
             return JoinResult(partner=existing, created=False, referrer=None)
+    attribution = "referrer" if referrer is not None else "code"
+    if referrer is None and not normalize_referral_code(referral_code) and telegram_id is not None:
+        referral_code = (
+            PendingAttribution.objects.filter(telegram_id=telegram_id).values_list("referral_code", flat=True).first()
+        )
+        attribution = "pending"
+    normalized_code = normalize_referral_code(referral_code)
+    if referrer is None and not normalized_code:
+        attribution = "none"
     if referrer is None and normalized_code:
         referrer = partner_find_by_code(normalized_code)
     unknown_code = bool(normalized_code) and referrer is None
@@ -111,15 +225,20 @@ def partner_join(
             referrer=referrer,
             joined_at=timezone.now(),
         )
-        try:
+        def insert_and_award(candidate=candidate):
             with transaction.atomic():
                 partner = _insert_node(referrer, candidate)
+                # The depth limit may have made the member a root: nobody above them is paid.
+                placed_under = referrer if partner.referrer_id is not None else None
+                metadata = {"channel": signup.channel, "depth": partner.depth, "attribution": attribution}
+                if getattr(partner, "referral_refused", ""):
+                    metadata["referral_refused"] = partner.referral_refused
                 entries = [
                     AuditEntry(
                         EventType.PARTNER_JOINED,
                         partner_id=partner.pk,
-                        related_partner_id=referrer.pk if referrer else None,
-                        metadata={"channel": signup.channel, "depth": partner.depth},
+                        related_partner_id=placed_under.pk if placed_under else None,
+                        metadata=metadata,
                     )
                 ]
                 if unknown_code:
@@ -130,12 +249,15 @@ def partner_join(
                             metadata={"code": normalized_code},
                         )
                     )
-                for _receiver, receiver_entries in partner_joined.send(
-                    sender=Partner, partner=partner, referrer=referrer, signup=signup
-                ):
-                    entries.extend(receiver_entries or [])
+                entries.extend(referral_awards_for_join(partner=partner, signup=signup))
+                if telegram_id is not None:
+                    PendingAttribution.objects.filter(telegram_id=telegram_id).delete()
                 audit_record_many(entries)
-            return JoinResult(partner=partner, created=True, referrer=referrer, unknown_referral_code=unknown_code)
+            return JoinResult(partner=partner, created=True, referrer=placed_under, unknown_referral_code=unknown_code)
+
+        try:
+            # A join that PostgreSQL picks as a deadlock victim runs again instead of failing.
+            return run_with_transaction_retry(insert_and_award, label="partner_join")
         except IntegrityError:
             # Either the same Telegram user joined concurrently (their row is committed now and
             # wins), or the random code / a root path collided (try again with fresh values).
@@ -147,30 +269,10 @@ def partner_join(
     raise ConflictError("Could not allocate a unique referral code; please retry.", code="join_conflict")
 
 
-def partner_join_telegram(*, telegram_user, start_param: str = "", signup: SignupContext | None = None) -> JoinResult:
-    """First contact from the Mini App: start_param, else the bot's pending /start attribution."""
-    code = start_param
-    if not code:
-        code = (
-            PendingAttribution.objects.filter(telegram_id=telegram_user.id).values_list("referral_code", flat=True).first()
-            or ""
-        )
-    return partner_join(
-        referral_code=code,
-        telegram_id=telegram_user.id,
-        username=telegram_user.username,
-        first_name=telegram_user.first_name,
-        last_name=telegram_user.last_name,
-        language="ru" if telegram_user.language_code.startswith("ru") else "en",
-        photo_url=telegram_user.photo_url,
-        signup=signup,
-    )
-
-
 def pending_attribution_record(*, telegram_id: int, referral_code: str) -> None:
     """The bot saw `/start <code>` from a Telegram user who may not have opened the Mini App yet."""
     code = normalize_referral_code(referral_code)
-    if not code or Partner.objects.filter(telegram_id=telegram_id).exists():
+    if not referral_code_is_valid(code) or Partner.objects.filter(telegram_id=telegram_id).exists():
         return
     PendingAttribution.objects.update_or_create(telegram_id=telegram_id, defaults={"referral_code": code})
 
@@ -202,21 +304,48 @@ def partner_update_preferences(*, partner: Partner, **changes) -> Partner:
         for field, value in changes.items():
             setattr(partner, field, value)
         partner.save(update_fields=[*changes, "updated_at"])
+        if "leaderboard_visibility" in changes:
+            partner_eligibility_changed(partner.pk)  # opt-out / masked name: boards re-sync after commit
         audit_record(EventType.PARTNER_UPDATED, partner_id=partner.pk, metadata={"changes": changes})
     return partner
 
 
 def partner_move(*, partner: Partner, new_referrer: Partner, actor) -> Partner:
     """Staff move a member (with their subtree) under another sponsor. Past XP and commissions
-    stay as they were paid; only future awards follow the new tree."""
+    stay as they were paid; only future awards follow the new tree.
+
+    Safe while members join anywhere in the moved subtree (SPEC §1): the move holds the trees it
+    leaves and enters exclusively (see the tree locks above), so every join there commits wholly
+    before it or starts after it. Run again if PostgreSQL picks it as a deadlock victim."""
+    partner_id, new_referrer_id = partner.pk, new_referrer.pk
+    return run_with_transaction_retry(
+        lambda: _partner_move_once(partner_id, new_referrer_id, actor), label="partner_move"
+    )
+
+
+def _partner_move_once(partner_id: int, new_referrer_id: int, actor) -> Partner:
     with transaction.atomic():
-        partner = Partner.objects.select_for_update().get(pk=partner.pk)
-        new_referrer = Partner.objects.get(pk=new_referrer.pk)
-        if new_referrer.pk == partner.pk or new_referrer.path.startswith(partner.path):
+        if new_referrer_id == partner_id:
+            raise ReferralCycleError("A member cannot be moved under themself or their own downline.")
+        _foreign_keys_checked_now()
+        _tree_locks_acquire(lambda: [_current_path(partner_id), _current_path(new_referrer_id)], exclusive=True)
+        partner = Partner.objects.get(pk=partner_id)
+        new_referrer = Partner.objects.get(pk=new_referrer_id)
+        if new_referrer.path.startswith(partner.path):
             raise ReferralCycleError("A member cannot be moved under themself or their own downline.")
         old_referrer_id = partner.referrer_id
         if old_referrer_id == new_referrer.pk:
             return partner
+        subtree = Partner.objects.filter(path__startswith=partner.path)
+        # Row locks in descending path order, every node before its ancestors (as a payment
+        # locks its buyer, then the buyer's ancestors), so the two never wait in a cycle.
+        deepest = max(subtree.select_for_update().order_by("-path").values_list("depth", flat=True))
+        # The sponsor's numchild changes (a no-key lock: it does not block new referrals' FKs).
+        Partner.objects.select_for_update(no_key=True).filter(pk=new_referrer.pk).values_list("pk").get()
+        if deepest - partner.depth + new_referrer.depth + 1 > MAX_TREE_DEPTH:
+            raise TreeDepthError(
+                f"The moved downline would be deeper than the tree allows ({MAX_TREE_DEPTH} levels)."
+            )
         Partner.objects.move(partner, new_referrer, "last-child")
         Partner.objects.filter(pk=partner.pk).update(referrer=new_referrer)
         audit_record(
@@ -247,6 +376,7 @@ def partner_set_status(*, partner: Partner, status: str, actor, reason: str = ""
         previous = partner.status
         partner.status = status
         partner.save(update_fields=["status", "updated_at"])
+        partner_eligibility_changed(partner.pk)  # banned / deactivated / back: boards re-sync after commit
         audit_record(
             _STATUS_EVENTS[status],
             partner_id=partner.pk,
@@ -254,21 +384,3 @@ def partner_set_status(*, partner: Partner, status: str, actor, reason: str = ""
             metadata={"from": previous, "to": status, "reason": reason[:500]},
         )
     return partner
-
-
-def notification_create(
-    *, partner_id: int, kind: str, title: str, body: str = "", data: dict | None = None, dedupe_key: str | None = None
-) -> Notification | None:
-    """Store an in-app notification (every app calls this inside its own transaction).
-    With `dedupe_key`, a second call with the same key stores nothing and returns None."""
-    notification = Notification(
-        partner_id=partner_id, kind=kind, title=title[:200], body=body, data=data or {}, dedupe_key=dedupe_key
-    )
-    try:
-        with transaction.atomic():
-            notification.save()
-    except IntegrityError:
-        if dedupe_key is None:
-            raise
-        return None
-    return notification

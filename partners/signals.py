@@ -1,13 +1,11 @@
 """Extension points for apps that build on partners (imports flow one way).
 
-`partner_joined` is sent inside the join transaction. Receivers do their work in that
-transaction and return a list of `audit.services.AuditEntry` for the join's single audit append.
-`partner_authenticated` is sent after a member's API request authenticated (Mini App or web).
+`partner_authenticated` is sent after a member's API request authenticated (Mini App or web);
+receivers return nothing that the sender uses. Joining the tree is not a signal: the signup use
+case (`partners.services.partner_join`) calls the referral awards directly, in its body.
 """
 
 from django.dispatch import Signal
 
-# kwargs: partner, referrer (Partner | None), signup (SignupContext)
-partner_joined = Signal()
 # kwargs: partner, request
 partner_authenticated = Signal()

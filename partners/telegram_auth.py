@@ -66,7 +66,7 @@ def _parse_user(raw_user: str | None) -> TelegramUser:
         raise TelegramAuthError("user is missing")
     try:
         data = json.loads(raw_user)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep (signed, but still input)
         raise TelegramAuthError("user is not valid JSON") from None
     if not isinstance(data, dict) or type(data.get("id")) is not int or not 0 < data["id"] < 2**63:
         raise TelegramAuthError("user.id is missing or invalid")

@@ -54,7 +54,10 @@ def _run_each(modeladmin, request, queryset, service, verb: str, *, id_arg: str,
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["id", "partner", "method", "status", "price_usd", "amount", "currency", "memo", "tx_hash", "review_reason", "created_at", "completed_at"]
+    list_display = [
+        "id", "partner", "method", "status", "price_usd", "amount", "currency", "memo", "tx_hash", "review_reason",
+        "created_at", "completed_at",
+    ]
     list_filter = ["status", "method", "review_reason"]
     search_fields = ["memo", "tx_hash", "partner__username", "partner__referral_code"]
     list_select_related = ["partner"]
@@ -118,7 +121,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 
 @admin.register(TonTransfer)
 class TonTransferAdmin(ReadOnlyAdmin):
-    list_display = ["id", "tx_hash", "status", "value_nanotons", "comment", "payment", "utime", "resolved_at"]
+    list_display = ["id", "tx_hash", "status", "detail", "value_nanotons", "comment", "payment", "utime", "resolved_at"]
     list_filter = ["status", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["tx_hash", "comment", "source"]
     actions = ["mark_resolved"]
@@ -130,7 +133,10 @@ class TonTransferAdmin(ReadOnlyAdmin):
 
 @admin.register(USDTEntry)
 class USDTEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "partner", "amount", "kind", "level", "related_partner", "payment", "payout", "rate", "available_at", "created_at"]
+    list_display = [
+        "id", "partner", "amount", "kind", "level", "related_partner", "payment", "payout", "rate", "available_at",
+        "created_at",
+    ]
     list_filter = ["kind", "level"]
     search_fields = ["partner__username", "partner__referral_code", "idempotency_key"]
     list_select_related = ["partner", "related_partner"]

@@ -9,14 +9,16 @@ class PaymentsConfig(AppConfig):
         from p2phub.ledgers import LedgerSource, register_ledger
         from partners.profile import register_profile_provider
         from payments.selectors import usdt_entries_for, usdt_find_mismatches, usdt_profile_fields
-        from payments.services.ledger import usdt_correct_mismatch
 
         register_profile_provider(usdt_profile_fields)
         register_ledger(
             LedgerSource(
                 currency="USDT",
                 entries_for=usdt_entries_for,
-                find_mismatches=usdt_find_mismatches,
-                correct_mismatch=usdt_correct_mismatch,
+                # No cached USDT balance to re-derive: every figure is a sum of ledger rows.
+                find_mismatches=list,
+                correct_mismatch=None,
+                # Ledger vs audit trail: reported for staff, never "fixed" by reconciliation.
+                find_audit_disagreements=usdt_find_mismatches,
             )
         )

@@ -132,8 +132,16 @@ class TonTransfer(models.Model):
         BOUNCED = "bounced"  # bounced or aborted: the money did not stay with us
         UNMATCHED = "unmatched"  # no session has this comment
         DUPLICATE_MEMO = "duplicate_memo"  # the session was already paid / under review
+        MALFORMED = "malformed"  # odd bytes or fields the poller could not use; see `detail`
 
-    NEEDS_REVIEW = (Status.UNDERPAID, Status.LATE, Status.BOUNCED, Status.UNMATCHED, Status.DUPLICATE_MEMO)
+    NEEDS_REVIEW = (
+        Status.UNDERPAID,
+        Status.LATE,
+        Status.BOUNCED,
+        Status.UNMATCHED,
+        Status.DUPLICATE_MEMO,
+        Status.MALFORMED,
+    )
 
     tx_hash = models.CharField(max_length=128, unique=True)
     lt = models.BigIntegerField()
@@ -147,6 +155,8 @@ class TonTransfer(models.Model):
         Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="ton_transfers"
     )
     status = models.CharField(max_length=16, choices=Status.choices)
+    # Why a malformed transfer could not be used (for staff); empty otherwise.
+    detail = models.CharField(max_length=255, blank=True, default="")
     seen_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
@@ -161,12 +171,29 @@ class TonTransfer(models.Model):
         return f"{self.tx_hash[:12]}… {self.value_nanotons} nTON {self.status}"
 
 
+class TonPollCursor(models.Model):
+    """How far the TON poller has read a wallet's transactions: every transaction with a
+    logical time below `next_lt` has been handled (recorded in TonTransfer or not a transfer).
+    The next poll asks the indexer from here, so a run bounded to a few pages resumes where the
+    last one stopped instead of starting again. Only ever moves forward."""
+
+    account = models.CharField(max_length=128, unique=True)
+    next_lt = models.BigIntegerField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.account[:12]}… from lt {self.next_lt}"
+
+
 class USDTAccount(models.Model):
     """The row a member's withdrawals lock (FOR UPDATE) so concurrent payout requests run one
     at a time per member. It holds no balance: balances are always sums of ledger rows."""
 
     partner = models.OneToOneField(Partner, primary_key=True, on_delete=models.PROTECT, related_name="usdt_account")
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"USDT account of partner {self.partner_id}"
 
 
 class Payout(models.Model):
@@ -257,6 +284,13 @@ class USDTEntry(models.Model):
         triggers = [
             pgtrigger.Protect(name="usdt_entry_no_update", operation=pgtrigger.Update),
             pgtrigger.Protect(name="usdt_entry_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="usdt_entry_no_truncate",
+                operation=pgtrigger.Truncate,
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate the append-only table %', TG_TABLE_NAME;",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -81,7 +81,7 @@ def usdt_find_mismatches() -> list[BalanceMismatch]:
         ledger_sum = Decimal(ledger.get(partner_id) or 0).quantize(ZERO)
         audited_sum = Decimal(audited.get(partner_id) or 0).quantize(ZERO)
         if ledger_sum != audited_sum:
-            mismatches.append(BalanceMismatch("USDT", partner_id, ledger_sum, audited_sum))
+            mismatches.append(BalanceMismatch("USDT", partner_id, ledger_sum, audited_sum, "audit"))
     return mismatches
 
 

@@ -20,8 +20,10 @@ logger = logging.getLogger(__name__)
     max_retries=5,
 )
 def poll_ton_payments() -> dict:
-    """Beat: every 30 s. Indexer timeouts, 5xx and 429s raise TransientExternalError before
-    anything is written, so a retry starts from the same state."""
+    """Beat: every 30 s. Reads at most TON_POLL_MAX_PAGES pages; the next run resumes from the
+    persisted cursor. Indexer timeouts, 5xx and 429s raise TransientExternalError; pages
+    handled before the error stay handled (each transfer is recorded once), so a retry just
+    carries on."""
     outcomes = ton_poll()
     if outcomes:
         logger.info("TON poll: %s", dict(outcomes))

@@ -7,10 +7,9 @@ class ReferralsConfig(AppConfig):
 
     def ready(self) -> None:
         from partners.models import Partner
-        from partners.signals import partner_authenticated, partner_joined
+        from partners.signals import partner_authenticated
         from referrals import receivers
 
-        partner_joined.connect(receivers.on_partner_joined, sender=Partner, dispatch_uid="referrals.awards")
         partner_authenticated.connect(
             receivers.on_partner_authenticated, sender=Partner, dispatch_uid="referrals.sightings"
         )

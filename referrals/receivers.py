@@ -1,4 +1,5 @@
-"""Hooks into partners' extension signals (wired in ReferralsConfig.ready())."""
+"""Hooks into partners' extension signals (wired in ReferralsConfig.ready()). The join itself is
+no signal: `partners.services.partner_join` calls `referral_awards_for_join` directly."""
 
 import logging
 
@@ -9,17 +10,11 @@ from django.utils import timezone
 from p2phub.middleware import current_request_context
 from referrals.fraud import hash_value
 from referrals.models import PartnerSighting
-from referrals.services import referral_awards_for_join, sightings_record
+from referrals.services import sightings_record
 
 logger = logging.getLogger(__name__)
 
 _SIGHTING_TTL = 24 * 3600
-
-
-def on_partner_joined(sender, *, partner, referrer, signup, **kwargs):
-    """Inside the join transaction: awards, velocity, fraud score, the member's first sighting.
-    Returns the audit entries partner_join appends in its single audit write."""
-    return referral_awards_for_join(partner=partner, signup=signup)
 
 
 def on_partner_authenticated(sender, *, partner, request, **kwargs):
@@ -38,8 +33,15 @@ def on_partner_authenticated(sender, *, partner, request, **kwargs):
     try:
         if not cache.add(key, 1, _SIGHTING_TTL):
             return
+    except Exception:  # noqa: BLE001 - the cache fails open (SPEC §14): Redis down costs a sighting, not the request
+        logger.warning("Sighting cache unavailable; skipped the sighting of partner %s", partner.pk, exc_info=True)
+        return
+    try:
         sightings_record(partner_id=partner.pk, ip_hash=ip_hash, device_hash=device_hash)
     except DatabaseError:
         # Fraud signals are best effort; the member's request must not fail because of them.
-        cache.delete(key)
         logger.exception("Could not record a sighting for partner %s", partner.pk)
+        try:
+            cache.delete(key)
+        except Exception:  # noqa: BLE001 - same fail-open rule as above
+            logger.warning("Sighting cache unavailable; key %s not released", key, exc_info=True)

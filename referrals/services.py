@@ -1,7 +1,7 @@
 """Referral awards (SPEC §2): on join, ancestors L1..L9 earn XP, x5 for a recipient who is PRO.
 
-Awards commit with the join: `partner_join` sends `partner_joined` inside its transaction and
-`referrals.receivers` calls `referral_awards_for_join` there. Per signup the work is a fixed
+Awards commit with the join: `partner_join` (the signup use case) calls
+`referral_awards_for_join` directly inside its transaction. Per signup the work is a fixed
 number of statements whatever the depth: one `path IN` for the ancestors, the velocity
 aggregate, the fraud lookups, one ledger insert, one delta insert and the join's single audit
 append. No ancestor row is locked or updated, so a popular leader is not a hot row.
@@ -15,18 +15,36 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditLog, EventType
-from audit.services import AuditEntry, audit_record_many
+from audit.services import AuditEntry, audit_record, audit_record_many
 from p2phub.errors import ConflictError, NotFoundError
+from partners.eligibility import partner_eligibility_changed
 from partners.models import Partner
+from partners.notifications import Kind, NotificationDraft, notifications_create
 from partners.selectors import partner_ancestors
 from referrals.fraud import BLOCK, HOLD, Assessment, SignupSignals, signup_assess
 from referrals.models import PartnerSighting, ReferralAwardRetry, ReferralReview
 from rewards.models import XPEntry
-from rewards.services import XPAward, xp_award_many
+from rewards.services import XPAward, XPAwardFailure, xp_award_many
 
 logger = logging.getLogger(__name__)
 
-_RETRY_MAX_DELAY = timedelta(hours=6)
+# The one retry schedule of a failed award step (join-time failure, Celery message, beat backstop
+# and the repair command all follow `ReferralAwardRetry.next_attempt_at`, set from this table):
+# after the n-th failed attempt the next one is due REFERRAL_AWARD_RETRY_DELAYS[n - 1] later, the
+# last delay repeating. The first retry runs right after the join commits (a fresh transaction).
+REFERRAL_AWARD_RETRY_DELAYS: tuple[timedelta, ...] = (
+    timedelta(0),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
+
+
+def referral_award_retry_delay(attempts: int) -> timedelta:
+    """How long after its `attempts`-th failed attempt a queued award step is due again."""
+    return REFERRAL_AWARD_RETRY_DELAYS[min(max(attempts, 1), len(REFERRAL_AWARD_RETRY_DELAYS)) - 1]
 
 
 def referral_award_key(new_member_id: int, recipient_id: int) -> str:
@@ -63,6 +81,28 @@ def _xp_awards(new_member_id: int, planned: list[dict], audit_event: str, metada
         )
         for item in planned
     ]
+
+
+_REFERRAL_KINDS = {1: Kind.REFERRAL_L1, 2: Kind.REFERRAL_L2}
+
+
+def referral_notifications_store(new_member: Partner, paid: list[XPEntry]) -> None:
+    """The recipients' notifications of the referral XP just paid (one INSERT): a new L1 or L2
+    referral with the member's name and the XP earned, L3-L9 activity as REFERRAL_DEEP rows for
+    the hourly digest. Keyed like the ledger rows, so a reprocessed award notifies nobody twice."""
+    name = new_member.display_name
+    notifications_create(
+        [
+            NotificationDraft(
+                partner_id=entry.partner_id,
+                kind=_REFERRAL_KINDS.get(entry.level, Kind.REFERRAL_DEEP),
+                params={"name": name, "xp": entry.amount, "level": entry.level},
+                data={"new_member_id": new_member.pk, "level": entry.level, "xp": entry.amount},
+                dedupe_key=referral_award_key(new_member.pk, entry.partner_id),
+            )
+            for entry in paid
+        ]
+    )
 
 
 def _withheld_entry(new_member: Partner, award: dict, assessment: Assessment) -> list[AuditEntry]:
@@ -109,6 +149,7 @@ def _hold_or_block(new_member: Partner, planned: list[dict], assessment: Assessm
     )
     Partner.objects.filter(pk=new_member.pk).update(fraud_hold=True)
     new_member.fraud_hold = True
+    partner_eligibility_changed(new_member.pk)  # `.update()` sends no post_save: sync explicitly
     event = EventType.REFERRAL_AWARD_HELD if status == ReferralReview.Status.PENDING else EventType.REFERRAL_AWARD_BLOCKED
     metadata = {"review_id": review.pk, "score": assessment.score, "reasons": assessment.reason_codes}
     if not planned:
@@ -126,9 +167,16 @@ def _hold_or_block(new_member: Partner, planned: list[dict], assessment: Assessm
     ]
 
 
-def referral_awards_process(new_member: Partner, *, signals: SignupSignals | None = None) -> list[AuditEntry]:
+def referral_awards_process(
+    new_member: Partner, *, signals: SignupSignals | None = None, failures: list[XPAwardFailure] | None = None
+) -> list[AuditEntry]:
     """Pay, withhold, hold or block the referral awards of one signup, and return the audit
     entries for the caller's single audit append. Runs inside the caller's transaction.
+
+    An ancestor whose ledger row cannot be written (a statement timeout, any database error but
+    "already paid") never stops the others: they are paid, and the failed awards are queued
+    durably in a `ReferralAwardRetry` row committed with them, or, when the caller passes a
+    `failures` list (the retry itself), handed back there.
 
     Idempotent: ledger rows are keyed `referral:<member>:<recipient>` (and a unique constraint
     on (recipient, member)), a review row is unique per member and a withheld event is written
@@ -151,8 +199,60 @@ def referral_awards_process(new_member: Partner, *, signals: SignupSignals | Non
         return entries + _hold_or_block(new_member, planned, assessment)
 
     metadata = {"fraud_score": assessment.score} if assessment.score else {}
-    result = xp_award_many(_xp_awards(new_member.pk, planned, EventType.XP_AWARDED, metadata))
+    result = xp_award_many(_xp_awards(new_member.pk, planned, EventType.XP_AWARDED, metadata), allow_failures=True)
+    referral_notifications_store(new_member, result.entries)
+    if result.failed:
+        if failures is None:
+            referral_award_retry_queue(new_member, signals=signals, error=_failure_text(result.failed))
+        else:
+            failures.extend(result.failed)
     return entries + result.audit_entries
+
+
+def _failure_text(failed: list[XPAwardFailure]) -> str:
+    return "; ".join(
+        f"L{item.award.level} partner {item.award.partner_id}: {item.error!r}" for item in failed
+    )[:2000]
+
+
+def referral_award_retry_queue(new_member: Partner, *, signals: SignupSignals, error: str) -> ReferralAwardRetry:
+    """Queue (or re-open) the durable retry of a member's award step, in the caller's
+    transaction, due per the one schedule; Celery is told after commit."""
+    now = timezone.now()
+    retry, created = ReferralAwardRetry.objects.select_for_update().get_or_create(
+        new_member=new_member,
+        defaults={
+            "signals": signals.as_dict(),
+            "attempts": 1,
+            "last_error": error[:2000],
+            "next_attempt_at": now + referral_award_retry_delay(1),
+        },
+    )
+    if not created:
+        retry.attempts += 1
+        retry.last_error = error[:2000]
+        retry.done_at = None
+        retry.next_attempt_at = now + referral_award_retry_delay(retry.attempts)
+        retry.save(update_fields=["attempts", "last_error", "done_at", "next_attempt_at"])
+    logger.error("Referral awards for member %s queued for retry: %s", new_member.pk, error)
+    audit_record(
+        EventType.REFERRAL_AWARD_QUEUED,
+        partner_id=new_member.pk,
+        related_partner_id=new_member.referrer_id,
+        metadata={"retry_id": retry.pk, "attempts": retry.attempts, "next_attempt_at": retry.next_attempt_at, "error": error[:500]},
+    )
+    _retry_enqueue_on_commit(retry)
+    return retry
+
+
+def _retry_enqueue_on_commit(retry: ReferralAwardRetry) -> None:
+    """The Celery message for the row's next attempt, at `next_attempt_at`. Lost or duplicated
+    messages are harmless: the beat backstop runs every due row, and an attempt takes the row
+    lock and skips a row that is done or not due yet."""
+    from referrals.tasks import retry_referral_awards
+
+    retry_id, eta = retry.pk, retry.next_attempt_at
+    transaction.on_commit(lambda: retry_referral_awards.apply_async((retry_id,), eta=eta), robust=True)
 
 
 def sightings_record(*, partner_id: int, ip_hash: str, device_hash: str, now=None) -> None:
@@ -173,7 +273,7 @@ def sightings_record(*, partner_id: int, ip_hash: str, device_hash: str, now=Non
 
 
 def referral_awards_for_join(*, partner: Partner, signup=None) -> list[AuditEntry]:
-    """The `partner_joined` receiver's work, inside the join transaction.
+    """The referral step of the signup use case (`partner_join`), inside the join transaction.
 
     The award step runs in a savepoint: if it raises (a bug, a statement timeout), it is rolled
     back on its own, the join still commits, and a `ReferralAwardRetry` row committed with the
@@ -187,37 +287,46 @@ def referral_awards_for_join(*, partner: Partner, signup=None) -> list[AuditEntr
             return entries
     except Exception as error:  # noqa: BLE001 - isolating the join from any award failure
         logger.exception("Referral awards for member %s failed; queued for retry", partner.pk)
-        retry = ReferralAwardRetry.objects.create(
-            new_member=partner, signals=signals.as_dict(), attempts=1, last_error=repr(error)[:2000]
-        )
-        from referrals.tasks import retry_referral_awards
-
-        transaction.on_commit(lambda: retry_referral_awards.delay(retry.pk))
+        referral_award_retry_queue(partner, signals=signals, error=repr(error))
         return []
 
 
-def referral_awards_retry(retry_id: int) -> bool:
-    """Process a queued award step again. True when done (now or earlier); False when it failed
-    again (the row keeps the error and the next attempt time, backing off up to 6 hours)."""
+def referral_awards_retry(retry_id: int, *, force: bool = False) -> bool:
+    """Run a queued award step again if it is due (or `force`). True when done (now or earlier);
+    False when still pending: not due yet, or failed again (the row keeps the error, and the next
+    attempt is due per REFERRAL_AWARD_RETRY_DELAYS). Awards that did get paid in a failed
+    attempt stay paid; the next attempt pays only what is still missing (ledger keys)."""
+    member_id = ReferralAwardRetry.objects.filter(pk=retry_id).values_list("new_member_id", flat=True).first()
+    if member_id is None:
+        return True
     with transaction.atomic():
+        # Member row first, then the retry row: the order `referral_awards_reprocess` takes them
+        # in when it queues a retry, so the two never deadlock.
+        member = Partner.objects.select_for_update().get(pk=member_id)
         retry = ReferralAwardRetry.objects.select_for_update().filter(pk=retry_id).first()
         if retry is None or retry.done_at is not None:
             return True
+        if not force and retry.next_attempt_at > timezone.now():
+            return False
+        failures: list[XPAwardFailure] = []
         try:
             with transaction.atomic():
-                member = Partner.objects.select_for_update().get(pk=retry.new_member_id)
-                audit_entries = referral_awards_process(member, signals=SignupSignals.from_dict(retry.signals))
+                audit_entries = referral_awards_process(
+                    member, signals=SignupSignals.from_dict(retry.signals), failures=failures
+                )
                 audit_record_many(audit_entries)
-        except Exception as error:  # noqa: BLE001 - recorded on the row and retried later
+            error = _failure_text(failures) if failures else ""
+        except Exception as exc:  # noqa: BLE001 - recorded on the row and retried later
             logger.exception("Referral award retry %s failed", retry_id)
-            delay = min(_RETRY_MAX_DELAY, timedelta(minutes=2**min(retry.attempts, 12)))
-            retry.attempts += 1
-            retry.last_error = repr(error)[:2000]
-            retry.next_attempt_at = timezone.now() + delay
+            error = repr(exc)[:2000]
+        retry.attempts += 1
+        if error:
+            retry.last_error = error
+            retry.next_attempt_at = timezone.now() + referral_award_retry_delay(retry.attempts)
             retry.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+            _retry_enqueue_on_commit(retry)
             return False
         retry.done_at = timezone.now()
-        retry.attempts += 1
         retry.save(update_fields=["done_at", "attempts"])
         return True
 
@@ -258,8 +367,31 @@ def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> Referral
         metadata = {"review_id": review.pk, "score": review.score, "reasons": reasons}
         if approve:
             Partner.objects.filter(pk=review.new_member_id).update(fraud_hold=False)
-            awards = _xp_awards(review.new_member_id, review.awards, EventType.REFERRAL_AWARD_APPROVED, metadata)
-            entries = xp_award_many(awards).audit_entries or [
+            partner_eligibility_changed(review.new_member_id)  # back on the boards after commit
+            # SPEC §3: a recipient banned or deactivated while the award was held earns nothing;
+            # their share stays with the platform (audited), the others are paid as planned.
+            active = set(
+                Partner.objects.filter(
+                    pk__in=[item["partner_id"] for item in review.awards], status=Partner.Status.ACTIVE
+                ).values_list("pk", flat=True)
+            )
+            payable = [item for item in review.awards if item["partner_id"] in active]
+            dropped = [
+                AuditEntry(
+                    EventType.REFERRAL_AWARD_WITHHELD,
+                    partner_id=item["partner_id"],
+                    related_partner_id=review.new_member_id,
+                    amount=item["amount"],
+                    currency="XP",
+                    metadata={**metadata, "level": item["level"], "reason": "recipient_inactive"},
+                )
+                for item in review.awards
+                if item["partner_id"] not in active
+            ]
+            awards = _xp_awards(review.new_member_id, payable, EventType.REFERRAL_AWARD_APPROVED, metadata)
+            paid = xp_award_many(awards)
+            referral_notifications_store(review.new_member, paid.entries)
+            entries = dropped + paid.audit_entries or [
                 AuditEntry(
                     EventType.REFERRAL_AWARD_APPROVED,
                     partner_id=review.referrer_id,

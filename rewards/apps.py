@@ -13,12 +13,16 @@ class RewardsConfig(AppConfig):
 
         from django.db.models.signals import post_save
 
+        from partners.eligibility import register_eligibility_listener
         from partners.models import Partner
         from rewards.checkins import streak_profile_fields
-        from rewards.leaderboards.sync import on_partner_saved
+        from rewards.leaderboards.sync import on_partner_saved, sync_partner
 
         register_profile_provider(streak_profile_fields)
-        # Visibility / status / fraud-hold changes made through save() re-sync the Redis boards.
+        # Every service that changes status, fraud hold or visibility says so explicitly
+        # (`partner_eligibility_changed`, after commit), also when it writes with `.update()`.
+        register_eligibility_listener(sync_partner)
+        # Safety net for direct save() outside the services (admin form, shell).
         post_save.connect(on_partner_saved, sender=Partner, dispatch_uid="rewards.leaderboard_partner_sync")
 
         from rewards.ledger import register_xp_ledger

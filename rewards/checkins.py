@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
 from partners.models import Partner
-from partners.services import notification_create
+from partners.notifications import Kind, notification_create
 from rewards import leaderboards
 from rewards.leaderboards.periods import utc_day
 from rewards.models import Badge, CheckIn, Streak, XPEntry
@@ -113,9 +113,8 @@ def _award_badges(partner_id: int, streak: int, now) -> tuple[list[str], list[Au
             continue
         label = Badge.Code(code).label if code in Badge.Code.values else code
         notification_create(
-            partner_id=partner_id, kind="badge_earned", title=f"Badge earned: {label}",
-            body=f"You kept a {streak}-day check-in streak.", data={"badge": code, "streak": streak},
-            dedupe_key=f"badge:{partner_id}:{code}",
+            partner_id=partner_id, kind=Kind.BADGE_EARNED, params={"badge": label, "streak": streak},
+            data={"badge": code, "streak": streak}, dedupe_key=f"badge:{partner_id}:{code}",
         )
         audit.append(AuditEntry(EventType.BADGE_EARNED, partner_id=partner_id, metadata={"badge": code, "streak": streak}))
         earned.append(code)

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from partners.models import Notification, Partner
+from partners.models import Partner
+from partners.notifications import Kind, NotificationDraft, notifications_create
 from rewards.leaderboards.periods import utc_day
 from rewards.models import Streak
 
@@ -22,17 +23,17 @@ def streak_reminders_send(*, now: datetime | None = None) -> int:
     at_risk = (
         Streak.objects.filter(last_checkin_date=today - timedelta(days=1), current__gt=0, partner__status=Partner.Status.ACTIVE)
         .order_by("partner_id")
-        .values_list("partner_id", "current")
+        .values_list("partner_id", "current", "partner__language")
     )
     created = 0
-    batch: list[Notification] = []
-    for partner_id, streak in at_risk.iterator(chunk_size=_BATCH):
+    batch: list[NotificationDraft] = []
+    for partner_id, streak, language in at_risk.iterator(chunk_size=_BATCH):
         batch.append(
-            Notification(
+            NotificationDraft(
                 partner_id=partner_id,
-                kind="streak_at_risk",
-                title="Your streak is at risk",
-                body=f"Check in today to keep your {streak}-day streak.",
+                kind=Kind.STREAK_AT_RISK,
+                params={"streak": streak},
+                language=language,
                 data={"streak": streak, "day": today.isoformat()},
                 dedupe_key=f"streak_risk:{partner_id}:{today.isoformat()}",
                 created_at=now,
@@ -46,10 +47,5 @@ def streak_reminders_send(*, now: datetime | None = None) -> int:
     return created
 
 
-def _store(batch: list[Notification]) -> int:
-    if not batch:
-        return 0
-    keys = [n.dedupe_key for n in batch]
-    before = Notification.objects.filter(dedupe_key__in=keys).count()
-    Notification.objects.bulk_create(batch, ignore_conflicts=True)
-    return Notification.objects.filter(dedupe_key__in=keys).count() - before
+def _store(batch: list[NotificationDraft]) -> int:
+    return len(notifications_create(batch))

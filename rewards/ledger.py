@@ -4,14 +4,21 @@ Truth is the append-only `XPEntry` table. The cached balance is `XPBalance.xp` p
 unfolded `XPDelta` rows. Reconciliation compares the two with grouped queries, one statement
 per block of partner ids (one statement = one snapshot, so a concurrent signup or fold never
 shows up as a false mismatch); a correction adds a delta row so the cached balance agrees with
-the ledger again, and audits it. The ledger itself is never edited.
+the ledger again, and audits it. The ledger itself is never edited (PostgreSQL triggers reject
+UPDATE/DELETE/TRUNCATE on it).
+
+Every ledger row is written by `rewards.services.xp_award_many`, whose audit row carries the
+row's amount and `entry_id`; so per member the ledger sum must equal the sum of those audit
+amounts. A ledger that disagrees (a row inserted around the services) is reported for staff and
+its cached balance is not re-derived from it.
 """
 
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Sum
 
-from audit.models import EventType
+from audit.models import AuditLog, EventType
 from audit.services import AuditEntry, audit_record_many
 from p2phub.ledgers import BalanceMismatch, LedgerSource, register_ledger
 from partners.models import Partner
@@ -65,10 +72,33 @@ def xp_find_mismatches(*, block: int = _BLOCK) -> list[BalanceMismatch]:
     return found
 
 
+def xp_find_audit_disagreements() -> list[BalanceMismatch]:
+    """Members whose XP ledger sum differs from the audited sum of their XP ledger movements
+    (audit rows with an `entry_id`: one per ledger row, written in the same transaction)."""
+    ledger = dict(
+        XPEntry.objects.order_by().values("partner_id").annotate(total=Sum("amount")).values_list("partner_id", "total")
+    )
+    audited = dict(
+        AuditLog.objects.filter(currency=CURRENCY, partner_id__isnull=False, metadata__has_key="entry_id")
+        .order_by()
+        .values("partner_id")
+        .annotate(total=Sum("amount"))
+        .values_list("partner_id", "total")
+    )
+    found = []
+    for partner_id in sorted(set(ledger) | set(audited)):
+        ledger_sum, audited_sum = int(ledger.get(partner_id) or 0), int(audited.get(partner_id) or 0)
+        if ledger_sum != audited_sum:
+            found.append(BalanceMismatch(CURRENCY, partner_id, Decimal(ledger_sum), Decimal(audited_sum), "audit"))
+    return found
+
+
 def xp_correct_mismatch(mismatch: BalanceMismatch, actor=None) -> None:
     """Add the difference as a delta so cached XP equals the ledger sum; audited (XP_CORRECTION).
     Re-measured under a lock on the partner row first: a mismatch already repaired (or a second
     reconciler running at the same time) writes nothing."""
+    if mismatch.against != "balance":
+        raise ValueError("Only a cached balance is re-derived; a ledger/audit disagreement is for staff")
     with transaction.atomic():
         Partner.objects.select_for_update().filter(pk=mismatch.partner_id).values_list("pk", flat=True).first()
         current = _compare(mismatch.partner_id, mismatch.partner_id)
@@ -96,6 +126,7 @@ XP_LEDGER = LedgerSource(
     entries_for=xp_entries_for,
     find_mismatches=xp_find_mismatches,
     correct_mismatch=xp_correct_mismatch,
+    find_audit_disagreements=xp_find_audit_disagreements,
 )
 
 

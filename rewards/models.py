@@ -6,18 +6,24 @@ deltas into `XPBalance` in batches (Celery beat, every minute), and reads add th
 deltas, so a balance is exact at every moment: ledger sum == folded + unfolded deltas.
 """
 
+import pgtrigger
 from django.db import models
 from django.utils import timezone
 
 from partners.models import Partner
 
+_APPEND_ONLY = "XP ledger rows are append-only; write a correction row instead"
+
 
 class XPEntryQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise RuntimeError("XP ledger rows are append-only; write a correction row instead")
+        raise RuntimeError(_APPEND_ONLY)
 
     def delete(self):
-        raise RuntimeError("XP ledger rows are append-only; write a correction row instead")
+        raise RuntimeError(_APPEND_ONLY)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise RuntimeError(_APPEND_ONLY)
 
 
 class XPEntry(models.Model):
@@ -56,17 +62,30 @@ class XPEntry(models.Model):
                 name="xp_referral_award_once",
             ),
         ]
+        # SPEC §12: behind the ORM guards, PostgreSQL itself refuses to edit, delete or
+        # truncate ledger rows (folding touches XPDelta / XPBalance only, never this table).
+        triggers = [
+            pgtrigger.Protect(name="xp_entry_no_update", operation=pgtrigger.Update),
+            pgtrigger.Protect(name="xp_entry_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="xp_entry_no_truncate",
+                operation=pgtrigger.Truncate,
+                level=pgtrigger.Statement,
+                when=pgtrigger.Before,
+                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate the append-only table %', TG_TABLE_NAME;",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount:+} XP {self.kind} → {self.partner_id}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise RuntimeError("XP ledger rows are append-only; write a correction row instead")
+            raise RuntimeError(_APPEND_ONLY)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise RuntimeError("XP ledger rows are append-only; write a correction row instead")
+        raise RuntimeError(_APPEND_ONLY)
 
 
 class XPBalance(models.Model):
@@ -87,6 +106,9 @@ class XPDelta(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_index=True)
     amount = models.BigIntegerField()
 
+    def __str__(self) -> str:
+        return f"{self.partner_id}: {self.amount:+} XP (unfolded)"
+
 
 # --- Check-ins and streaks (SPEC §5) ---------------------------------------------------------
 
@@ -103,7 +125,7 @@ class CheckIn(models.Model):
     was_pro = models.BooleanField(default=False)
     # ISO week ("2025-W07") of the missed day a PRO freeze bridged; unique per member, so the
     # database itself refuses a second freeze in one ISO week.
-    freeze_week = models.CharField(max_length=8, null=True, blank=True)
+    freeze_week = models.CharField(max_length=8, null=True, blank=True)  # noqa: DJ001 - NULL: no freeze
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -206,3 +228,25 @@ class TaskProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id}: {self.task_id} ({'completed' if self.completed_at else 'started'})"
+
+
+# --- Levels reached (SPEC §7) ----------------------------------------------------------------
+
+
+class LevelReached(models.Model):
+    """A member reached an XP level. Unique per (partner, level), so a level-up is announced
+    (LEVEL_UP audit row + notification) exactly once, by whichever writer inserts the row first:
+    the award's own transaction when it sees the crossing, or the fold job, which re-checks every
+    crossing from the committed balance under the balance row lock (two concurrent awards that
+    cross a level only together are both blind to it; the fold is not)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    level = models.PositiveIntegerField()
+    reached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "levels reached"
+        constraints = [models.UniqueConstraint(fields=["partner", "level"], name="level_reached_once")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} reached level {self.level}"

@@ -1,5 +1,16 @@
 """XP movements. Every XP change goes through `xp_award_many`: ledger rows + delta rows, level-up
-detection, and the audit entries the caller appends at the end of its transaction."""
+detection, and the audit entries the caller appends at the end of its transaction.
+
+Failures: only an IntegrityError whose row turns out to be written already (same idempotency key
+or, for a referral, the same (recipient, new member) pair: a duplicate raced in) is swallowed, as
+"already paid". Any other database error on a row (a statement timeout, a lost lock) is reported
+in `XPAwardResult.failed` when the caller asked for partial results (the referral engine, which
+queues a durable retry), and raised otherwise. An award is never dropped silently.
+
+Level-ups (SPEC §7) are announced once per (member, level) through `LevelReached`: the award's
+transaction announces a crossing it can see, and the fold job re-checks every crossing from the
+committed, row-locked balance, so two concurrent awards that cross a level only together (each
+blind to the other) are announced by the fold."""
 
 import logging
 from collections import defaultdict
@@ -8,14 +19,15 @@ from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
-from partners.models import Notification
+from partners.notifications import Kind, NotificationDraft, notifications_create
 from rewards import leaderboards
 from rewards.levels import level_for_xp, rank_for_level
-from rewards.models import XPBalance, XPDelta, XPEntry
+from rewards.models import LevelReached, XPBalance, XPDelta, XPEntry
 from rewards.selectors import xp_balances
 
 logger = logging.getLogger(__name__)
@@ -34,10 +46,18 @@ class XPAward:
 
 
 @dataclass
+class XPAwardFailure:
+    award: XPAward
+    error: Exception
+
+
+@dataclass
 class XPAwardResult:
     entries: list[XPEntry]
     audit_entries: list[AuditEntry]
     level_ups: list[tuple[int, int, int]]  # (partner_id, old level, new level)
+    # Awards whose row could not be written (only with allow_failures=True; else they raise).
+    failed: list[XPAwardFailure] = field(default_factory=list)
 
 
 def _entry(award: XPAward, now) -> XPEntry:
@@ -53,28 +73,52 @@ def _entry(award: XPAward, now) -> XPEntry:
     )
 
 
-def _insert_entries(entries: list[XPEntry]) -> list[XPEntry]:
-    """One INSERT for the batch. If it fails, each row is tried on its own so one bad award
-    (say, a duplicate raced in) never stops the others."""
+def _already_written(entry: XPEntry) -> bool:
+    """After an IntegrityError: is this award in the ledger already (the only safe reason)?"""
+    match = Q(idempotency_key=entry.idempotency_key)
+    if entry.kind == XPEntry.Kind.REFERRAL and entry.related_partner_id is not None:
+        match |= Q(kind=XPEntry.Kind.REFERRAL, partner_id=entry.partner_id, related_partner_id=entry.related_partner_id)
+    return XPEntry.objects.filter(match).exists()
+
+
+def _insert_entries(entries: list[XPEntry]) -> tuple[list[XPEntry], list[tuple[XPEntry, Exception]]]:
+    """One INSERT for the batch. If it fails, each row is tried on its own savepoint so one bad
+    award never stops the others. Returns (inserted, failed); a row already in the ledger (the
+    unique key raced) is neither."""
     try:
         with transaction.atomic():
-            return XPEntry.objects.bulk_create(entries)
-    except (IntegrityError, DatabaseError):
-        logger.warning("Batch XP insert failed; inserting %s rows one by one", len(entries))
-    inserted = []
+            return XPEntry.objects.bulk_create(entries), []
+    except DatabaseError:
+        logger.warning("Batch XP insert failed; inserting %s rows one by one", len(entries), exc_info=True)
+    inserted: list[XPEntry] = []
+    failed: list[tuple[XPEntry, Exception]] = []
     for entry in entries:
         try:
             with transaction.atomic():
                 entry.save(force_insert=True)
-            inserted.append(entry)
-        except (IntegrityError, DatabaseError):
+        except IntegrityError as error:
+            if _already_written(entry):
+                logger.info("XP award %s is in the ledger already", entry.idempotency_key)
+                continue
             logger.exception("XP award %s could not be written", entry.idempotency_key)
-    return inserted
+            failed.append((entry, error))
+        except DatabaseError as error:
+            logger.exception("XP award %s could not be written", entry.idempotency_key)
+            failed.append((entry, error))
+        else:
+            inserted.append(entry)
+    return inserted, failed
 
 
-def xp_award_many(awards: list[XPAward], *, detect_level_ups: bool = True) -> XPAwardResult:
+def xp_award_many(
+    awards: list[XPAward], *, detect_level_ups: bool = True, allow_failures: bool = False
+) -> XPAwardResult:
     """Append XP awards (idempotent per key). Must run inside the caller's transaction; returns
-    the audit entries for the caller's single audit append at the end of that transaction."""
+    the audit entries for the caller's single audit append at the end of that transaction.
+
+    A row that cannot be written raises its database error (the caller's transaction decides),
+    unless `allow_failures`: then the other rows are still written and the failed ones are
+    returned in `failed`, for the caller to queue durably."""
     awards = [a for a in awards if a.amount]
     if not awards:
         return XPAwardResult([], [], [])
@@ -91,7 +135,10 @@ def xp_award_many(awards: list[XPAward], *, detect_level_ups: bool = True) -> XP
 
     now = timezone.now()
     by_key = {a.idempotency_key: a for a in awards}
-    inserted = _insert_entries([_entry(a, now) for a in awards])
+    inserted, failed_rows = _insert_entries([_entry(a, now) for a in awards])
+    failed = [XPAwardFailure(by_key[entry.idempotency_key], error) for entry, error in failed_rows]
+    if failed and not allow_failures:
+        raise failed[0].error
     gained: dict[int, int] = defaultdict(int)
     for entry in inserted:
         gained[entry.partner_id] += entry.amount
@@ -111,13 +158,45 @@ def xp_award_many(awards: list[XPAward], *, detect_level_ups: bool = True) -> XP
     ]
     level_ups = []
     if detect_level_ups:
-        for partner_id, amount in gained.items():
-            old_level = level_for_xp(before.get(partner_id, 0))
-            new_level = level_for_xp(before.get(partner_id, 0) + amount)
-            if new_level > old_level:
-                level_ups.append((partner_id, old_level, new_level))
+        # What this transaction can see: committed XP + its own. A concurrent award it cannot
+        # see may make the crossing real only together with this one; the fold announces that.
+        crossings = {pid: (before.get(pid, 0), before.get(pid, 0) + amount) for pid, amount in gained.items()}
+        level_ups = _levels_reached(crossings, now)
         audit_entries.extend(_level_up_effects(level_ups, now))
-    return XPAwardResult(inserted, audit_entries, level_ups)
+    return XPAwardResult(inserted, audit_entries, level_ups, failed)
+
+
+def _levels_reached(crossings: dict[int, tuple[int, int]], now) -> list[tuple[int, int, int]]:
+    """Claim the levels each member crossed ({partner_id: (xp before, xp after)}) in
+    `LevelReached`; returns (partner_id, old level, new level) for each member with a level
+    claimed here. One INSERT ... ON CONFLICT DO NOTHING RETURNING, in (partner, level) order:
+    a level a concurrent transaction claims first (or claimed long ago) is not announced twice,
+    and the inserts of two transactions never wait on each other in a cycle."""
+    rows: list[tuple[int, int]] = []
+    for partner_id, (xp_before, xp_after) in sorted(crossings.items()):
+        old, new = level_for_xp(xp_before), level_for_xp(xp_after)
+        if new > old:
+            rows.extend((partner_id, level) for level in range(old + 1, new + 1))
+    if not rows:
+        return []
+    table = connection.ops.quote_name(LevelReached._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    params: list[Any] = []
+    for partner_id, level in rows:
+        params.extend([partner_id, level, now])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (partner_id, level, reached_at) VALUES {values} "
+            "ON CONFLICT (partner_id, level) DO NOTHING RETURNING partner_id, level",
+            params,
+        )
+        claimed = cursor.fetchall()
+    reached: dict[int, list[int]] = defaultdict(list)
+    for partner_id, level in claimed:
+        reached[partner_id].append(level)
+    # From the level below the lowest one claimed here (a level announced before is not the
+    # "from" of this announcement), to the highest.
+    return [(pid, min(levels) - 1, max(levels)) for pid, levels in sorted(reached.items())]
 
 
 def _leaderboards_after_commit(inserted: list[XPEntry], gained: dict[int, int], now) -> None:
@@ -134,20 +213,18 @@ def _leaderboards_after_commit(inserted: list[XPEntry], gained: dict[int, int], 
 def _level_up_effects(level_ups: list[tuple[int, int, int]], now) -> list[AuditEntry]:
     if not level_ups:
         return []
-    Notification.objects.bulk_create(
+    notifications_create(
         [
-            Notification(
+            NotificationDraft(
                 partner_id=partner_id,
-                kind="level_up",
-                title=f"Level {new} reached",
-                body=f"You reached level {new} ({rank_for_level(new)}).",
+                kind=Kind.LEVEL_UP,
+                params={"level": new, "rank": rank_for_level(new)},
                 data={"level": new, "previous_level": old, "rank": rank_for_level(new)},
                 dedupe_key=f"level_up:{partner_id}:{new}",
                 created_at=now,
             )
             for partner_id, old, new in level_ups
-        ],
-        ignore_conflicts=True,
+        ]
     )
     return [
         AuditEntry(
@@ -170,7 +247,12 @@ def xp_award(award: XPAward) -> XPAwardResult:
 def xp_fold_deltas(*, batch_size: int = 5000) -> int:
     """Fold up to `batch_size` delta rows into XPBalance. Returns how many rows were folded.
     Deltas are claimed with SKIP LOCKED so parallel folders never fold a row twice, and balance
-    rows are locked in primary-key order so folders never deadlock each other."""
+    rows are locked in primary-key order so folders never deadlock each other.
+
+    Under those locks each balance moves from one committed total to the next, so every level a
+    member's XP crosses is crossed by exactly one fold step: the fold claims it in
+    `LevelReached` and announces it unless the award's own transaction already did (exact
+    level-ups whatever the concurrency, without a per-award lock on the recipient)."""
     with transaction.atomic():
         claim = XPDelta.objects.order_by("id").values_list("id", "partner_id", "amount")
         if connection.vendor == "postgresql":
@@ -187,11 +269,17 @@ def xp_fold_deltas(*, batch_size: int = 5000) -> int:
         )
         balances = list(XPBalance.objects.select_for_update().filter(partner_id__in=partner_ids).order_by("partner_id"))
         now = timezone.now()
+        crossings = {}
         for balance in balances:
+            crossings[balance.partner_id] = (balance.xp, balance.xp + totals[balance.partner_id])
             balance.xp += totals[balance.partner_id]
             balance.folded_at = now
         XPBalance.objects.bulk_update(balances, ["xp", "folded_at"], batch_size=1000)
         XPDelta.objects.filter(id__in=[row[0] for row in rows]).delete()
+        level_ups = _levels_reached(crossings, now)
+        if level_ups:
+            logger.info("Fold announced %s level-up(s) its awards could not see", len(level_ups))
+            audit_record_many(_level_up_effects(level_ups, now))
         return len(rows)
 
 

@@ -13,7 +13,7 @@ from p2phub.clients import telegram
 from p2phub.clients.errors import PermanentExternalError, TransientExternalError
 from p2phub.errors import ConflictError, DomainError, NotFoundError, ServiceUnavailableError
 from partners.models import Partner
-from partners.services import notification_create
+from partners.notifications import Kind, notification_create
 from rewards.models import Streak, Task, TaskProgress, XPEntry
 from rewards.services import XPAward, xp_award_many
 from rewards.task_selectors import TaskState, task_reward_xp, task_states
@@ -114,9 +114,8 @@ def task_claim(*, partner: Partner, task_id: str) -> tuple[int, TaskState]:
             ]
         )
         notification_create(
-            partner_id=partner.pk, kind="task_reward", title=f"Task completed: {task.title}",
-            body=f"You earned {xp} XP.", data={"task": task.pk, "xp": xp},
-            dedupe_key=f"task:{partner.pk}:{task.pk}",
+            partner=partner, kind=Kind.TASK_REWARD, params={"task": task.title, "xp": xp},
+            data={"task": task.pk, "xp": xp}, dedupe_key=f"task:{partner.pk}:{task.pk}",
         )
         audit_record_many(award.audit_entries)
     return xp, _state(partner, task)

@@ -1,9 +1,13 @@
 """Celery tasks of the rewards app. Each takes ids (or nothing), calls one service, and is safe
 to retry."""
 
+import logging
+
 from celery import shared_task
 
 from rewards.services import xp_fold_all
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="rewards.tasks.fold_balances")
@@ -14,11 +18,17 @@ def fold_balances() -> int:
 
 @shared_task(name="rewards.tasks.reconcile_ledgers")
 def reconcile_ledgers() -> int:
-    """Daily: compare every balance with its ledger; each difference is logged and audited
-    (LEDGER_MISMATCH) for staff, who correct with `manage.py reconcile_ledger --fix`."""
+    """Daily: compare every balance with its ledger (each difference is logged and audited as
+    LEDGER_MISMATCH for staff) and check the referral tree's integrity (each violation logged)."""
+    from partners.selectors import partner_tree_problems
     from rewards.reconcile import ledgers_reconcile
 
-    return len(ledgers_reconcile(fix=False).mismatches)
+    problems = len(ledgers_reconcile(fix=False).mismatches)
+    for kind, partner_ids in partner_tree_problems().items():
+        if partner_ids:
+            logger.error("Tree integrity: %s for %s partner(s), first ids %s", kind, len(partner_ids), partner_ids[:20])
+            problems += len(partner_ids)
+    return problems
 
 
 @shared_task(name="rewards.tasks.streak_reminders")

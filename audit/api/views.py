@@ -15,7 +15,7 @@ from audit.api.serializers import AuditLogFilterSerializer, AuditLogSerializer
 from audit.models import AuditLog, EventType
 from audit.services import audit_record
 from p2phub.api.pagination import NewestFirstCursorPagination
-from partners.api.permissions import IsStaff
+from p2phub.api.permissions import IsStaff
 
 CSV_COLUMNS = AuditLogSerializer.Meta.fields
 # Spreadsheet apps run cells starting with these as formulas; user agents are client-controlled.

@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.chain import audit_chain_verify
 from audit.models import AuditLog, EventType, ImmutableRowError
-from audit.services import audit_record, audit_record_many, AuditEntry
+from audit.services import AuditEntry, audit_record, audit_record_many
 
 
 def _rows(n):

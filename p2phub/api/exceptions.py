@@ -3,6 +3,7 @@ field errors for validation. Domain services raise `DomainError` subclasses; the
 them (and Django's own errors) into 4xx answers so bad input never becomes a 500."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions
@@ -15,6 +16,10 @@ from p2phub.errors import DomainError
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):  # the body is over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"detail": "Request body too large.", "code": "request_too_large"}, status=413)
+    if isinstance(exc, SuspiciousOperation):  # too many fields, malformed multipart, ...
+        return Response({"detail": "Bad request.", "code": "bad_request"}, status=400)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,7 +1,8 @@
 """`Authorization: tma <initData>` for the Telegram Mini App (SPEC §15, API.md).
 
-The first valid request of an unknown Telegram user creates their partner, attached to the
-referrer named by start_param (or the bot's pending /start attribution)."""
+The first valid request of an unknown Telegram user creates their partner through the signup use
+case (`partner_join`), attached to the referrer named by start_param (or the bot's pending /start
+attribution)."""
 
 import logging
 import time
@@ -13,7 +14,7 @@ from rest_framework.authentication import BaseAuthentication
 from p2phub.middleware import current_request_context
 from partners.models import Partner
 from partners.selectors import partner_get_by_telegram_id
-from partners.services import SignupContext, partner_join_telegram, partner_sync_telegram_profile
+from partners.services import SignupContext, partner_join, partner_sync_telegram_profile
 from partners.signals import partner_authenticated
 from partners.telegram_auth import TelegramAuthError, verify_init_data
 
@@ -61,9 +62,17 @@ class TelegramInitDataAuthentication(BaseAuthentication):
         partner = partner_get_by_telegram_id(verified.user.id)
         if partner is None:
             context = current_request_context()
-            result = partner_join_telegram(
-                telegram_user=verified.user,
-                start_param=verified.start_param,
+            telegram_user = verified.user
+            # The one signup use case; it applies the bot's pending /start code when start_param
+            # is missing.
+            result = partner_join(
+                referral_code=verified.start_param,
+                telegram_id=telegram_user.id,
+                username=telegram_user.username,
+                first_name=telegram_user.first_name,
+                last_name=telegram_user.last_name,
+                language="ru" if telegram_user.language_code.startswith("ru") else "en",
+                photo_url=telegram_user.photo_url,
                 signup=SignupContext(
                     ip=context.ip,
                     user_agent=context.user_agent,

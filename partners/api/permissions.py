@@ -32,9 +32,3 @@ class IsPartner(BasePermission):
         request.partner = partner
         return True
 
-
-class IsStaff(BasePermission):
-    message = "Staff only."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from partners.models import Partner
+from partners.models import Notification, Partner
 
 MONEY = {"max_digits": 24, "decimal_places": 6, "coerce_to_string": True}
 
@@ -76,3 +76,21 @@ class NetworkMemberSerializer(serializers.Serializer):
     joined_at = serializers.DateTimeField()
     is_pro = serializers.BooleanField()
     xp_level = serializers.IntegerField()
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Notification.Kind.choices)
+    title = serializers.CharField()
+    body = serializers.CharField()
+    data = serializers.DictField()
+    is_read = serializers.SerializerMethodField()
+    read_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def get_is_read(self, obj) -> bool:
+        return obj.read_at is not None
+
+
+class NotificationsReadSerializer(serializers.Serializer):
+    marked_read = serializers.IntegerField(help_text="how many unread notifications were marked read")

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from partners.api.permissions import IsStaff
+from p2phub.api.permissions import IsStaff
 from payments.api.serializers import (
     CommissionStatsSerializer,
     PaymentSerializer,

@@ -1,13 +1,14 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from payments.api import staff, views
 
+router = SimpleRouter()
+router.register("payments", views.PaymentViewSet, basename="payment")
+router.register("payouts", views.PayoutViewSet, basename="payout")
+
 urlpatterns = [
     path("pro/", views.ProPlanView.as_view(), name="pro-plan"),
-    path("payments/", views.PaymentListCreateView.as_view(), name="payments"),
-    path("payments/<int:payment_id>/", views.PaymentDetailView.as_view(), name="payment-detail"),
-    path("payments/<int:payment_id>/check/", views.PaymentCheckView.as_view(), name="payment-check"),
-    path("payouts/", views.PayoutListCreateView.as_view(), name="payouts"),
     path(
         "staff/payments/<int:payment_id>/approve/",
         staff.StaffPaymentActionView.as_view(action="approve"),
@@ -26,4 +27,4 @@ urlpatterns = [
     path("staff/payouts/<int:payout_id>/approve/", staff.StaffPayoutApproveView.as_view(), name="staff-payout-approve"),
     path("staff/payouts/<int:payout_id>/reject/", staff.StaffPayoutRejectView.as_view(), name="staff-payout-reject"),
     path("staff/commission-stats/", staff.CommissionStatsView.as_view(), name="staff-commission-stats"),
-]
+] + router.urls

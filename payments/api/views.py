@@ -1,13 +1,13 @@
 """Member endpoints: PRO plan, payment sessions, "check now", payouts. Each view validates
 input, calls one service or selector, and serializes the result."""
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from p2phub.api.throttling import ScopedRateThrottle
 from p2phub.clients.errors import ExternalServiceError
 from p2phub.errors import DomainError, ServiceUnavailableError
 from payments.api.serializers import (
@@ -40,41 +40,33 @@ class ProPlanView(APIView):
         return Response(ProPlanSerializer(pro_plan_summary(request.partner)).data)
 
 
-class PaymentListCreateView(PostThrottledMixin, generics.ListAPIView):
+class PaymentViewSet(PostThrottledMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's payments: list, open a session (create), one payment, and "check now"."""
+
     serializer_class = PaymentSerializer
     throttle_scope = "payments"
+    lookup_url_kwarg = "payment_id"
+    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         return payment_list(partner=self.request.partner)
 
     @extend_schema(request=PaymentCreateSerializer, responses={201: PaymentDetailSerializer})
-    def post(self, request):
+    def create(self, request):
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payment = payment_create(partner=request.partner, method=serializer.validated_data["method"])
         return Response(PaymentDetailSerializer(payment).data, status=status.HTTP_201_CREATED)
 
-
-def _own_payment(request, payment_id: int) -> Payment:
-    payment = payment_list(partner=request.partner).filter(pk=payment_id).first()
-    if payment is None:  # someone else's payment is indistinguishable from a missing one
-        raise Http404
-    return payment
-
-
-class PaymentDetailView(APIView):
     @extend_schema(responses=PaymentDetailSerializer)
-    def get(self, request, payment_id: int):
-        return Response(PaymentDetailSerializer(_own_payment(request, payment_id)).data)
-
-
-class PaymentCheckView(APIView):
-    throttle_scope = "payments"
-    throttle_classes = [ScopedRateThrottle]
+    def retrieve(self, request, payment_id: str):
+        # Someone else's payment is indistinguishable from a missing one (get_object → 404).
+        return Response(PaymentDetailSerializer(self.get_object()).data)
 
     @extend_schema(request=PaymentCheckSerializer, responses=PaymentDetailSerializer)
-    def post(self, request, payment_id: int):
-        payment = _own_payment(request, payment_id)
+    @action(detail=True, methods=["post"])
+    def check(self, request, payment_id: str):
+        payment = self.get_object()
         serializer = PaymentCheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if payment.method == Payment.Method.USDT:
@@ -94,7 +86,7 @@ class PaymentCheckView(APIView):
         return Response(PaymentDetailSerializer(payment).data)
 
 
-class PayoutListCreateView(PostThrottledMixin, generics.ListAPIView):
+class PayoutViewSet(PostThrottledMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = PayoutSerializer
     throttle_scope = "payouts"
 
@@ -102,7 +94,7 @@ class PayoutListCreateView(PostThrottledMixin, generics.ListAPIView):
         return payout_list(partner=self.request.partner)
 
     @extend_schema(request=PayoutCreateSerializer, responses={201: PayoutSerializer})
-    def post(self, request):
+    def create(self, request):
         serializer = PayoutCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payout = payout_request(partner=request.partner, **serializer.validated_data)

@@ -35,6 +35,10 @@ class RateUnavailable(Exception):
 
 def fetch_ton_usd_rate() -> Decimal | None:
     """Return the current TON price in USD, or None when no trustworthy rate is available."""
+    demo_rate = getattr(settings, "TON_DEMO_RATE_USD", "")
+    if demo_rate:
+        # The local demo's declared rate (settings refuse it in production).
+        return Decimal(demo_rate)
     cached = cache.get(CACHE_KEY)
     if cached is not None:
         # Stored as a string so any cache serializer (pickle, JSON) round-trips it exactly.

@@ -5,7 +5,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import transaction
 
-from partners.models import Notification, Partner
+from partners.models import Partner
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +21,6 @@ def usdt(value) -> Decimal:
 def commission_amount(price: Decimal, rate: Decimal) -> Decimal:
     """rate × price, rounded DOWN to the cent: the remainder stays with the platform."""
     return usdt((Decimal(price) * Decimal(rate)).quantize(CENT, rounding=ROUND_DOWN))
-
-
-def notify_many(notifications: list[Notification]) -> None:
-    """In-app notifications in one INSERT; dedupe keys make repeats no-ops."""
-    if notifications:
-        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
 
 
 def send_on_commit(signal, **kwargs) -> None:

@@ -17,10 +17,12 @@ from django.utils import timezone
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
 from p2phub.errors import ConflictError, DomainError
-from partners.models import Notification, Partner
+from partners.models import Partner
+from partners.notifications import Kind, NotificationDraft, notifications_create
 from partners.selectors import partner_ancestors
 from payments.models import Payment, USDTEntry
-from payments.services.common import commission_amount, display_name, notify_many, send_on_commit
+from payments.services.common import commission_amount, display_name, send_on_commit
+from payments.services.ledger import usdt_entries_append
 from payments.services.subscriptions import subscription_activate, subscription_cancel_for_refund
 from payments.signals import payment_completed, payment_refunded
 
@@ -44,13 +46,31 @@ def _lock_payment(payment_id: int) -> Payment:
     return payment
 
 
-def _commission_entries(payment: Payment, buyer: Partner, now: datetime) -> list[USDTEntry]:
+def _commission_entries(
+    payment: Payment, buyer: Partner, now: datetime
+) -> tuple[list[USDTEntry], list[dict]]:
+    """The commission rows for ancestors L1..L9, and the levels left unpaid.
+
+    A banned or deactivated ancestor earns nothing (SPEC §3): their level's share stays with the
+    platform. Levels are counted along the tree, so the next ancestor up still gets only their
+    own level's share (no compression), the same rule as referral XP."""
     ancestors = partner_ancestors(buyer, levels=len(settings.COMMISSION_RATES))
     available_at = now + timedelta(days=settings.COMMISSION_HOLD_DAYS)
     by_level = {level: (rate, amount) for level, rate, amount in commission_plan(payment.price_usd)}
     entries = []
+    withheld = []
     for level, recipient in enumerate(ancestors, start=1):
         if level not in by_level:
+            continue
+        if recipient.status != Partner.Status.ACTIVE:
+            withheld.append(
+                {
+                    "level": level,
+                    "partner_id": recipient.pk,
+                    "status": recipient.status,
+                    "amount": str(by_level[level][1]),
+                }
+            )
             continue
         rate, amount = by_level[level]
         entries.append(
@@ -69,7 +89,7 @@ def _commission_entries(payment: Payment, buyer: Partner, now: datetime) -> list
                 created_at=now,
             )
         )
-    return entries
+    return entries, withheld
 
 
 def payment_complete(
@@ -105,29 +125,31 @@ def payment_complete(
             update_fields=["status", "completed_at", "tx_hash", "received_nanotons", "decided_by", "updated_at"]
         )
 
-        entries = USDTEntry.objects.bulk_create(_commission_entries(payment, buyer, now))
+        commission_rows, commission_withheld = _commission_entries(payment, buyer, now)
+        entries = usdt_entries_append(commission_rows)
         buyer_name = display_name(buyer)
-        notify_many(
+        notifications_create(
             [
-                Notification(
+                NotificationDraft(
                     partner_id=buyer.pk,
-                    kind="pro_activated",
-                    title="PRO activated",
-                    body=f"Thank you! PRO is active until {buyer.pro_expires_at:%Y-%m-%d %H:%M} UTC.",
+                    kind=Kind.PRO_ACTIVATED,
+                    params={"until": f"{buyer.pro_expires_at:%Y-%m-%d %H:%M}"},
+                    language=buyer.language,
                     data={"payment_id": payment.pk, "expires_at": buyer.pro_expires_at.isoformat()},
                     dedupe_key=f"pro_activated:{payment.pk}",
                     created_at=now,
                 )
             ]
             + [
-                Notification(
+                NotificationDraft(
                     partner_id=entry.partner_id,
-                    kind="commission_received",
-                    title=f"Commission received: {entry.amount:.2f} USDT",
-                    body=(
-                        f"Level {entry.level} commission from {buyer_name}'s PRO purchase. "
-                        f"Available for withdrawal from {entry.available_at:%Y-%m-%d}."
-                    ),
+                    kind=Kind.COMMISSION,
+                    params={
+                        "amount": f"{entry.amount:.2f}",
+                        "level": entry.level,
+                        "buyer": buyer_name,
+                        "available_on": f"{entry.available_at:%Y-%m-%d}",
+                    },
                     data={
                         "amount": str(entry.amount),
                         "level": entry.level,
@@ -157,6 +179,8 @@ def payment_complete(
                     "received_nanotons": payment.received_nanotons,
                     "source": source,
                     "commission_total": str(sum((e.amount for e in entries), Decimal(0))),
+                    # Levels whose ancestor is banned or deactivated: the share stays with us.
+                    "commission_withheld": commission_withheld,
                 },
             ),
             pro_audit,
@@ -210,13 +234,12 @@ def payment_reject(*, payment_id: int, actor, note: str = "") -> Payment:
         payment.decided_by = actor
         payment.decision_note = note[:500]
         payment.save(update_fields=["status", "decided_by", "decision_note", "updated_at"])
-        notify_many(
+        notifications_create(
             [
-                Notification(
+                NotificationDraft(
                     partner_id=payment.partner_id,
-                    kind="payment_rejected",
-                    title="Payment not accepted",
-                    body="We could not confirm your PRO payment." + (f" {note}" if note else ""),
+                    kind=Kind.PAYMENT_REJECTED,
+                    params={"note": note},
                     data={"payment_id": payment.pk},
                     dedupe_key=f"payment_rejected:{payment.pk}",
                 )
@@ -255,7 +278,7 @@ def payment_refund(*, payment_id: int, actor, note: str = "") -> Payment:
                 "level"
             )
         )
-        reversals = USDTEntry.objects.bulk_create(
+        reversals = usdt_entries_append(
             [
                 USDTEntry(
                     partner_id=entry.partner_id,
@@ -284,13 +307,12 @@ def payment_refund(*, payment_id: int, actor, note: str = "") -> Payment:
         payment.decided_by = actor
         payment.decision_note = note[:500]
         payment.save(update_fields=["status", "refunded_at", "decided_by", "decision_note", "updated_at"])
-        notify_many(
+        notifications_create(
             [
-                Notification(
+                NotificationDraft(
                     partner_id=entry.partner_id,
-                    kind="commission_reversed",
-                    title=f"Commission reversed: {-entry.amount:.2f} USDT",
-                    body=f"The level {entry.level} commission from a refunded PRO purchase was reversed.",
+                    kind=Kind.COMMISSION_REVERSED,
+                    params={"amount": f"{-entry.amount:.2f}", "level": entry.level},
                     data={"amount": str(entry.amount), "level": entry.level, "payment_id": payment.pk},
                     dedupe_key=f"commission_reversed:{payment.pk}:L{entry.level}",
                     created_at=now,

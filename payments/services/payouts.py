@@ -12,10 +12,12 @@ from django.utils import timezone
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
 from p2phub.errors import ConflictError, DomainError
-from partners.models import Notification, Partner
+from partners.models import Partner
+from partners.notifications import Kind, NotificationDraft, notifications_create
 from payments.models import Payout, USDTAccount, USDTEntry
 from payments.selectors import usdt_balances
-from payments.services.common import notify_many, send_on_commit, usdt
+from payments.services.common import send_on_commit, usdt
+from payments.services.ledger import usdt_entries_append
 from payments.signals import payout_decided
 
 
@@ -57,15 +59,19 @@ def payout_request(*, partner: Partner, amount, address: str, network: str) -> P
         payout = Payout.objects.create(
             partner=partner, amount=amount, address=address, network=network, requested_at=now
         )
-        entry = USDTEntry.objects.create(
-            partner=partner,
-            amount=-amount,
-            kind=USDTEntry.Kind.PAYOUT_RESERVE,
-            payout=payout,
-            available_at=now,
-            idempotency_key=f"payout_reserve:{payout.pk}",
-            metadata={"network": network},
-            created_at=now,
+        [entry] = usdt_entries_append(
+            [
+                USDTEntry(
+                    partner=partner,
+                    amount=-amount,
+                    kind=USDTEntry.Kind.PAYOUT_RESERVE,
+                    payout=payout,
+                    available_at=now,
+                    idempotency_key=f"payout_reserve:{payout.pk}",
+                    metadata={"network": network},
+                    created_at=now,
+                )
+            ]
         )
         audit_record_many(
             [
@@ -108,13 +114,17 @@ def payout_approve(*, payout_id: int, actor, tx_hash: str, note: str = "") -> Pa
                 payout.save(update_fields=["status", "tx_hash", "decided_by", "decided_at", "decision_note"])
         except IntegrityError as exc:
             raise ConflictError("This transaction hash is already recorded for another payout.", code="tx_hash_used") from exc
-        notify_many(
+        notifications_create(
             [
-                Notification(
+                NotificationDraft(
                     partner_id=payout.partner_id,
-                    kind="payout_approved",
-                    title=f"Payout sent: {payout.amount:.2f} USDT",
-                    body=f"Your payout to {payout.address} ({payout.network}) was sent. Transaction: {tx_hash}",
+                    kind=Kind.PAYOUT_APPROVED,
+                    params={
+                        "amount": f"{payout.amount:.2f}",
+                        "address": payout.address,
+                        "network": payout.network,
+                        "tx_hash": tx_hash,
+                    },
                     data={"payout_id": payout.pk, "tx_hash": tx_hash, "amount": str(payout.amount)},
                     dedupe_key=f"payout_approved:{payout.pk}",
                 )
@@ -145,25 +155,27 @@ def payout_reject(*, payout_id: int, actor, note: str = "") -> Payout:
         payout.decided_at = now
         payout.decision_note = note[:500]
         payout.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        entry = USDTEntry.objects.create(
-            partner_id=payout.partner_id,
-            amount=payout.amount,
-            kind=USDTEntry.Kind.PAYOUT_RELEASE,
-            payout=payout,
-            available_at=now,
-            idempotency_key=f"payout_release:{payout.pk}",
-            metadata={"note": note[:500]},
-            created_by=actor,
-            created_at=now,
-        )
-        notify_many(
+        [entry] = usdt_entries_append(
             [
-                Notification(
+                USDTEntry(
                     partner_id=payout.partner_id,
-                    kind="payout_rejected",
-                    title="Payout rejected",
-                    body=f"Your payout of {payout.amount:.2f} USDT was rejected and returned to your balance."
-                    + (f" {note}" if note else ""),
+                    amount=payout.amount,
+                    kind=USDTEntry.Kind.PAYOUT_RELEASE,
+                    payout=payout,
+                    available_at=now,
+                    idempotency_key=f"payout_release:{payout.pk}",
+                    metadata={"note": note[:500]},
+                    created_by=actor,
+                    created_at=now,
+                )
+            ]
+        )
+        notifications_create(
+            [
+                NotificationDraft(
+                    partner_id=payout.partner_id,
+                    kind=Kind.PAYOUT_REJECTED,
+                    params={"amount": f"{payout.amount:.2f}", "note": note},
                     data={"payout_id": payout.pk, "amount": str(payout.amount)},
                     dedupe_key=f"payout_rejected:{payout.pk}",
                 )

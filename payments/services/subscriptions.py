@@ -15,8 +15,9 @@ from django.utils import timezone
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
 from partners.models import Notification, Partner
+from partners.notifications import Kind, NotificationDraft, notifications_create
 from payments.models import Payment, Subscription
-from payments.services.common import notify_many, send_on_commit
+from payments.services.common import send_on_commit
 from payments.signals import pro_expired
 
 EXPIRY_BATCH = 500
@@ -122,11 +123,10 @@ def subscription_send_warnings(*, now: datetime | None = None) -> int:
         keys = {pk: _warning_key(pk, expires_at, days) for pk, expires_at in due}
         already = set(Notification.objects.filter(dedupe_key__in=keys.values()).values_list("dedupe_key", flat=True))
         fresh = [
-            Notification(
+            NotificationDraft(
                 partner_id=pk,
-                kind="pro_expiring",
-                title=f"PRO ends in {days} day{'s' if days != 1 else ''}",
-                body=f"Your PRO subscription ends on {expires_at:%Y-%m-%d %H:%M} UTC. Renew to keep x5 XP.",
+                kind=Kind.PRO_EXPIRING,
+                params={"days": days, "until": f"{expires_at:%Y-%m-%d %H:%M}"},
                 data={"days": days, "expires_at": expires_at.isoformat()},
                 dedupe_key=keys[pk],
                 created_at=now,
@@ -134,8 +134,7 @@ def subscription_send_warnings(*, now: datetime | None = None) -> int:
             for pk, expires_at in due
             if keys[pk] not in already
         ]
-        notify_many(fresh)
-        created += len(fresh)
+        created += len(notifications_create(fresh))
     return created
 
 
@@ -154,13 +153,11 @@ def subscription_expire_due(*, now: datetime | None = None) -> int:
                 return total
             ids = [pk for pk, _ in rows]
             Partner.objects.filter(pk__in=ids).update(is_pro=False, updated_at=now)
-            notify_many(
+            notifications_create(
                 [
-                    Notification(
+                    NotificationDraft(
                         partner_id=pk,
-                        kind="pro_expired",
-                        title="PRO has ended",
-                        body="Your PRO subscription has ended. Renew any time to get x5 XP again.",
+                        kind=Kind.PRO_EXPIRED,
                         data={"expired_at": expires_at.isoformat()},
                         dedupe_key=f"pro_expired:{pk}:{expires_at:%Y%m%dT%H%M%S}",
                         created_at=now,

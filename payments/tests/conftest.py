@@ -1,6 +1,7 @@
 """Fixtures for payments tests: a fake rate source + toncenter indexer on one local HTTP
 server (real sockets, real wire format), configured wallets, and money helpers."""
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,6 +17,8 @@ USDT_WALLET = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
 PAYER = "0:2CF55953E92EFBEADAB7BA725C3F93A0B23F842CBBA72D7B8E6F510A70E422E3"
 RATES_PATH = "/v2/rates"
 TX_PATH = "/api/v3/transactions"
+# Logical times are unique per account; rows built without an explicit lt get the next one.
+_next_lt = itertools.count(1000)
 
 
 def ton_tx(
@@ -24,7 +27,7 @@ def ton_tx(
     comment: str | None,
     value: int,
     utime: int | None = None,
-    lt: int = 1,
+    lt: int | None = None,
     bounced: bool = False,
     aborted: bool = False,
 ) -> dict:
@@ -33,7 +36,7 @@ def ton_tx(
     return {
         "account": TON_WALLET,
         "hash": tx_hash,
-        "lt": str(47597573000000 + lt),
+        "lt": str(47597573000000 + (lt if lt is not None else next(_next_lt))),
         "now": utime if utime is not None else int(time.time()),
         "description": {"type": "ord", "aborted": aborted, "compute_ph": {"success": not aborted}},
         "in_msg": {
@@ -47,6 +50,45 @@ def ton_tx(
     }
 
 
+def _lt_of(row) -> int:
+    try:
+        return int(row["lt"])
+    except (KeyError, TypeError, ValueError):
+        return 0  # garbage rows sort first, as an indexer would have to put them somewhere
+
+
+def toncenter_transactions_page(rows: list, request: FakeRequest) -> FakeResponse:
+    """Answer like toncenter v3 ``/transactions``: filter by start/end utime and lt (all
+    inclusive, ANDed), order by lt (``sort=desc`` by default), then ``offset`` and ``limit``
+    (at most 1000, default 10)."""
+    query = {key: values[0] for key, values in request.query.items()}
+    try:
+        limit = int(query.get("limit", "10"))
+        offset = int(query.get("offset", "0"))
+        bounds = {key: int(query[key]) for key in ("start_utime", "end_utime", "start_lt", "end_lt") if key in query}
+    except ValueError:
+        return FakeResponse(status=422, json={"detail": [{"msg": "value is not a valid integer"}]})
+    if not 1 <= limit <= 1000:
+        return FakeResponse(status=422, json={"detail": [{"msg": "limit must be 1..1000"}]})
+    if query.get("sort", "desc") not in ("asc", "desc", "none"):
+        return FakeResponse(status=422, json={"detail": [{"msg": "bad sort"}]})
+
+    def keep(row) -> bool:
+        if not isinstance(row, dict):
+            return True
+        now = row.get("now") if isinstance(row.get("now"), int) else 0
+        lt = _lt_of(row)
+        return (
+            now >= bounds.get("start_utime", now)
+            and now <= bounds.get("end_utime", now)
+            and lt >= bounds.get("start_lt", lt)
+            and lt <= bounds.get("end_lt", lt)
+        )
+
+    selected = sorted((row for row in rows if keep(row)), key=_lt_of, reverse=query.get("sort", "desc") == "desc")
+    return FakeResponse(json={"transactions": selected[offset : offset + limit], "address_book": {}})
+
+
 @dataclass
 class TonEnv:
     server: FakeHTTPServer
@@ -55,7 +97,7 @@ class TonEnv:
     failure: FakeResponse | None = None
 
     def add(self, row: dict) -> None:
-        self.transactions.insert(0, row)  # newest first, like sort=desc
+        self.transactions.append(row)  # the fake orders by lt, like the indexer
 
     def indexer_calls(self) -> int:
         return len(self.server.requests_to("GET", TX_PATH))
@@ -78,10 +120,7 @@ def ton_env(settings, fake_http_server) -> TonEnv:
     def transactions(request: FakeRequest) -> FakeResponse:
         if env.failure is not None:
             return env.failure
-        limit = int(request.query.get("limit", ["100"])[0])
-        offset = int(request.query.get("offset", ["0"])[0])
-        rows = env.transactions[offset : offset + limit]
-        return FakeResponse(json={"transactions": rows, "address_book": {}})
+        return toncenter_transactions_page(env.transactions, request)
 
     fake_http_server.add_route("GET", TX_PATH, transactions)
     env.set_rate("5.5")

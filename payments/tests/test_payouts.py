@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-
 from rest_framework.throttling import ScopedRateThrottle
 
 from audit.models import AuditLog, EventType

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
-from payments.clients import rates
 from p2phub.testing.fake_http import FakeHTTPServer, FakeResponse
+from payments.clients import rates
 
 RATES_PATH = "/v2/rates"
 

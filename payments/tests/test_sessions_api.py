@@ -103,8 +103,7 @@ def test_anonymous_is_401(api_client):
 
 
 def test_memo_collision_is_retried(wallets, member, monkeypatch):
-    from payments.services import payment_create
-    from payments.services import sessions
+    from payments.services import payment_create, sessions
 
     memos = iter(["P2P-AAAAAAAA", "P2P-AAAAAAAA", "P2P-BBBBBBBB"])
     monkeypatch.setattr(sessions, "generate_memo", lambda: next(memos))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from payments.clients import toncenter
-from payments.clients.toncenter import IncomingTransfer
 from p2phub.clients.errors import PermanentExternalError, TransientExternalError
 from p2phub.testing.fake_http import FakeHTTPServer, FakeRequest, FakeResponse
+from payments.clients import toncenter
+from payments.clients.toncenter import IncomingTransfer
 
 WALLET = "0:83DFD552E63729B472FCBCC8C45EBCC6691702558B68EC7527E1BA403A0F31A8"
 PAYER = "0:2CF55953E92EFBEADAB7BA725C3F93A0B23F842CBBA72D7B8E6F510A70E422E3"
@@ -109,8 +109,7 @@ def test_sends_wire_query_and_no_key_header_without_key(indexer):
     assert request.query == {
         "account": [WALLET],
         "limit": ["50"],
-        "offset": ["0"],
-        "sort": ["desc"],
+        "sort": ["asc"],
         "start_utime": ["1717999000"],
     }
     assert "x-api-key" not in request.headers
@@ -176,41 +175,83 @@ def test_bounced_and_aborted_flags(indexer):
     }
 
 
-def test_pages_with_offset_and_deduplicates_shifted_rows(indexer):
-    # A new transaction arrived between the first two requests, pushing row 2 onto page two.
-    pages = {
-        "0": page(transaction(3), transaction(2)),
-        "2": page(transaction(2), transaction(1)),
-        "4": page(transaction(0)),
-    }
+def _ledger(rows: list[dict]):
+    """A fake indexer over ``rows`` honouring sort=asc, start_lt and limit like toncenter."""
 
-    def by_offset(request: FakeRequest) -> FakeResponse:
-        return FakeResponse(json=pages[request.query["offset"][0]])
+    def answer(request: FakeRequest) -> FakeResponse:
+        assert request.query["sort"] == ["asc"]
+        start_lt = int(request.query.get("start_lt", ["0"])[0])
+        limit = int(request.query["limit"][0])
+        selected = sorted((r for r in rows if int(r["lt"]) >= start_lt), key=lambda r: int(r["lt"]))
+        return FakeResponse(json=page(*selected[:limit]))
 
-    indexer.add_route("GET", TX_PATH, by_offset)
+    return answer
 
-    transfers = toncenter.list_incoming_transfers(limit=2)
 
-    assert [t.tx_hash for t in transfers] == [
-        "tx3Hash+/base64=",
-        "tx2Hash+/base64=",
-        "tx1Hash+/base64=",
-        "tx0Hash+/base64=",
+def test_pages_oldest_first_with_an_lt_cursor(indexer):
+    rows = [transaction(n) for n in range(5)]
+    indexer.add_route("GET", TX_PATH, _ledger(rows))
+
+    transfers = toncenter.list_incoming_transfers(limit=2, start_lt=5, start_utime=1)
+
+    assert [t.tx_hash for t in transfers] == [f"tx{n}Hash+/base64=" for n in range(5)]
+    # Each page starts just past the last lt of the one before; the short third page ends it.
+    first_lt = 47597573000001
+    assert [r.query.get("start_lt") for r in indexer.requests] == [
+        ["5"],
+        [str(first_lt + 2)],
+        [str(first_lt + 4)],
     ]
-    assert [r.query["offset"] for r in indexer.requests] == [["0"], ["2"], ["4"]]
+    assert all(r.query["start_utime"] == ["1"] for r in indexer.requests)
 
 
-def test_stops_after_max_pages(indexer):
-    indexer.add_route(
-        "GET",
-        TX_PATH,
-        lambda request: FakeResponse(json=page(transaction(int(request.query["offset"][0])))),
-    )
+def test_rows_arriving_while_paging_are_neither_skipped_nor_repeated(indexer):
+    rows = [transaction(n) for n in range(4)]
+    answer = _ledger(rows)
 
-    transfers = toncenter.list_incoming_transfers(limit=1, max_pages=3)
+    def arriving(request: FakeRequest) -> FakeResponse:
+        rows.append(transaction(len(rows)))  # a new transaction lands before each request
+        return answer(request)
 
-    assert len(transfers) == 3
+    indexer.add_route("GET", TX_PATH, arriving)
+
+    transfers = toncenter.list_incoming_transfers(limit=2, max_pages=3)
+
+    assert [t.tx_hash for t in transfers] == [f"tx{n}Hash+/base64=" for n in range(6)]
+
+
+def test_reads_far_beyond_a_few_hundred_rows(indexer):
+    rows = [transaction(n) for n in range(2500)]
+    indexer.add_route("GET", TX_PATH, _ledger(rows))
+
+    transfers = toncenter.list_incoming_transfers(limit=1000)
+
+    assert len(transfers) == 2500 and len({t.tx_hash for t in transfers}) == 2500
     assert len(indexer.requests) == 3
+
+
+def test_stops_after_max_pages_and_says_there_is_more(indexer):
+    indexer.add_route("GET", TX_PATH, _ledger([transaction(n) for n in range(10)]))
+
+    pages = list(toncenter.iter_incoming_pages(limit=1, max_pages=3))
+
+    assert [len(p.transfers) for p in pages] == [1, 1, 1]
+    assert pages[-1].more is True and pages[-1].next_lt == 47597573000001 + 2 + 1
+    assert len(indexer.requests) == 3
+
+
+def test_last_page_says_there_is_no_more(indexer):
+    indexer.add_route("GET", TX_PATH, _ledger([transaction(n) for n in range(3)]))
+
+    pages = list(toncenter.iter_incoming_pages(limit=2))
+
+    assert [p.more for p in pages] == [True, False]
+
+
+def test_limit_above_the_indexer_maximum_is_refused_without_http(indexer):
+    with pytest.raises(ValueError):
+        toncenter.list_incoming_transfers(limit=1001)
+    assert indexer.requests == []
 
 
 def test_http_429_is_transient_with_retry_after_header(indexer):
@@ -265,9 +306,8 @@ def test_timeout_is_transient(indexer, settings):
         FakeResponse(status=422, json={"detail": [{"msg": "field required"}]}),
         FakeResponse(status=200, body=b"<html>", headers={"Content-Type": "application/json"}),
         FakeResponse(status=200, json={"transactions": None}),
-        FakeResponse(status=200, json={"transactions": [{**transaction(1), "lt": None}]}),
     ],
-    ids=["401", "422", "not-json", "no-list", "bad-row"],
+    ids=["401", "422", "not-json", "no-list"],
 )
 def test_client_errors_and_malformed_answers_are_permanent(indexer, response):
     indexer.respond_sequence("GET", TX_PATH, [response])
@@ -283,3 +323,68 @@ def test_missing_wallet_address_fails_without_http(indexer, settings):
         toncenter.list_incoming_transfers()
 
     assert indexer.requests == []
+
+
+def _with_in_msg(n: int, **changes) -> dict:
+    row = transaction(n)
+    row["in_msg"] = {**row["in_msg"], **changes}
+    return row
+
+
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        ({**transaction(1), "lt": None}, "lt is missing or not an integer"),
+        ({**transaction(1), "lt": "12abc"}, "lt is not an integer"),
+        ({**transaction(1), "now": "soon"}, "now is not an integer"),
+        ({**transaction(1), "now": 10**15}, "now is out of range"),
+        (_with_in_msg(1, value="1e9"), "in_msg.value is not an integer"),
+        (_with_in_msg(1, value=str(2**64)), "in_msg.value is out of range"),
+        (_with_in_msg(1, value="-5"), "in_msg.value is out of range"),
+        (_with_in_msg(1, bounced="false"), "in_msg.bounced is not a boolean"),
+        (_with_in_msg(1, source=12345), "in_msg.source is not an address"),
+        ({**transaction(1), "description": "ord"}, "description is not an object"),
+        (transaction(1, comment="P2P-7F3A9C21\x00"), "text comment holds a NUL byte"),
+        (transaction(1, comment="P2P-\ud800"), "text comment is not valid UTF-8"),
+        (transaction(1, decoded={"type": "text_comment", "comment": {"x": 1}}), "text comment is not a string"),
+    ],
+)
+def test_a_malformed_row_is_returned_with_its_problem_and_the_others_still_parse(indexer, row, problem):
+    indexer.respond_json("GET", TX_PATH, page(transaction(0), row, transaction(2)))
+
+    transfers = toncenter.list_incoming_transfers()
+
+    assert [t.problem for t in transfers] == [None, problem, None]
+    assert transfers[1].tx_hash == "tx1Hash+/base64="
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {**transaction(1), "hash": None},
+        {**transaction(1), "hash": "has space"},
+        {**transaction(1), "hash": "x" * 200},
+        "not an object",
+        _with_in_msg(1, source=None) | {"in_msg": ["odd"]},
+    ],
+    ids=["no-hash", "space-in-hash", "long-hash", "not-object", "in-msg-list"],
+)
+def test_a_row_without_a_usable_hash_gets_a_stable_synthetic_one(indexer, row):
+    indexer.respond_json("GET", TX_PATH, page(row))
+
+    [first] = toncenter.list_incoming_transfers()
+    [again] = toncenter.list_incoming_transfers()
+
+    assert first.problem
+    assert first.tx_hash == again.tx_hash
+    assert len(first.tx_hash) <= 128
+
+
+def test_unknown_fields_and_decoded_types_are_ignored(indexer):
+    row = {**transaction(1), "new_field": {"x": [1, 2]}}
+    row["in_msg"] = {**row["in_msg"], "extra": "\x00odd"}
+    indexer.respond_json("GET", TX_PATH, page(row))
+
+    [transfer] = toncenter.list_incoming_transfers()
+
+    assert transfer.problem is None and transfer.comment == "P2P-7F3A9C21"

@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import AuditLog, EventType
-from partners.tests.factories import PartnerFactory, make_chain
+from partners.tests.factories import make_chain
 from payments.models import Payment, USDTEntry
 from payments.services import payment_create
 

@@ -1,8 +1,8 @@
 """Referral XP on join (SPEC §2): amounts by level, PRO x5, depth bound, exactly once."""
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.chain import audit_chain_verify
 from audit.models import AuditLog, EventType
@@ -47,12 +47,12 @@ def test_nine_chain_pays_35_10_then_1_from_l1_up():
     newcomer = PartnerFactory(referrer=chain[-1])
     upline = list(reversed(chain))  # L1 first
     # Each chain member also earned from the members joining below it while the chain was built.
-    before = {p.pk: xp for p, xp in zip(upline, _xp(upline))}
+    before = {p.pk: xp for p, xp in zip(upline, _xp(upline), strict=True)}
     earned = list(
         XPEntry.objects.filter(related_partner=newcomer).order_by("level").values_list("partner_id", "level", "amount")
     )
     amounts = [35, 10, 1, 1, 1, 1, 1, 1, 1]
-    assert earned == [(p.pk, level, amount) for level, (p, amount) in enumerate(zip(upline, amounts), start=1)]
+    assert earned == [(p.pk, level, amount) for level, (p, amount) in enumerate(zip(upline, amounts, strict=True), start=1)]
     assert sum(amount for _, _, amount in earned) == 52
     assert before == {p.pk: xp_ledger_sum(p.pk) for p in upline}
 

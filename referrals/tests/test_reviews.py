@@ -46,6 +46,20 @@ def test_approve_pays_the_frozen_awards_once(held, staff_user):
 
 
 @pytest.mark.django_db
+def test_approval_skips_a_recipient_banned_while_the_award_was_held(held, staff_user):
+    from partners.models import Partner
+    from partners.services import partner_set_status
+
+    review, referrer, top = held
+    partner_set_status(partner=top, status=Partner.Status.BANNED, actor=staff_user, reason="fraud ring")
+    referral_review_approve(review_id=review.pk, actor=staff_user)
+    assert xp_balance(referrer.pk) == 35
+    assert xp_balance(top.pk) == 175  # its earlier award stays; the held one is not paid (SPEC §3)
+    withheld = AuditLog.objects.get(event_type=EventType.REFERRAL_AWARD_WITHHELD, partner_id=top.pk)
+    assert withheld.metadata["reason"] == "recipient_inactive" and withheld.actor_id == staff_user.pk
+
+
+@pytest.mark.django_db
 def test_reject_drops_the_awards_and_keeps_the_member_flagged(held, staff_user):
     review, referrer, _top = held
     referral_review_reject(review_id=review.pk, actor=staff_user, note="same household farm")

@@ -6,7 +6,7 @@ payments registers it. XP amounts are integers, money amounts decimal strings (A
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers
 
 from p2phub.api.pagination import NewestFirstCursorPagination
@@ -21,6 +21,16 @@ def _amount(value):
     if isinstance(value, Decimal):
         return format(value, "f")
     return int(value)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer"}, {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}],
+        "description": "integer for XP, decimal string for USDT",
+    }
+)
+class LedgerAmountField(serializers.Field):
+    """Schema only: XP rows carry an integer amount, money rows a decimal string (`_amount`)."""
 
 
 class LedgerView(generics.ListAPIView):
@@ -43,7 +53,7 @@ class LedgerView(generics.ListAPIView):
             {
                 "id": serializers.IntegerField(),
                 "currency": serializers.CharField(),
-                "amount": serializers.CharField(help_text="integer for XP, decimal string for USDT"),
+                "amount": LedgerAmountField(),
                 "kind": serializers.CharField(),
                 "level": serializers.IntegerField(allow_null=True),
                 "related_partner": serializers.IntegerField(allow_null=True),

@@ -1,6 +1,8 @@
 from dataclasses import asdict
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,21 +31,24 @@ class CheckInView(APIView):
         return Response(CheckInSerializer(asdict(checkin_record(partner=request.partner))).data)
 
 
-class TaskListView(APIView):
+class TaskViewSet(viewsets.ViewSet):
+    """The task catalogue with the caller's state; `start` and `claim` act on one task."""
+
+    lookup_field = "task_id"
+    lookup_value_regex = r"[A-Za-z0-9_\-]{1,64}"
+
     @extend_schema(responses=TaskStateSerializer(many=True))
-    def get(self, request):
+    def list(self, request):
         return Response(TaskStateSerializer(task_states(request.partner), many=True).data)
 
-
-class TaskStartView(APIView):
     @extend_schema(request=None, responses=TaskStateSerializer)
-    def post(self, request, task_id: str):
+    @action(detail=True, methods=["post"])
+    def start(self, request, task_id: str):
         return Response(TaskStateSerializer(task_start(partner=request.partner, task_id=task_id)).data)
 
-
-class TaskClaimView(APIView):
     @extend_schema(request=None, responses=TaskClaimSerializer)
-    def post(self, request, task_id: str):
+    @action(detail=True, methods=["post"])
+    def claim(self, request, task_id: str):
         awarded, state = task_claim(partner=request.partner, task_id=task_id)
         return Response(TaskClaimSerializer({"awarded_xp": awarded, "task": state}).data)
 

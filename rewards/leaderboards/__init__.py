@@ -1,9 +1,11 @@
 """Leaderboards (SPEC §8): all-time XP, this ISO week's XP, this month's XP, current streak.
 
 Redis sorted sets when LEADERBOARD_BACKEND == "redis" (REDIS_URL set), the database
-otherwise; both give the same answers (see `redis_board` for the tie-break encoding).
+otherwise; both give the same answers (see `redis_board` for the tie-break encoding). When
+Redis is unreachable, reads fall back to the database (SPEC §14): members are still served.
 """
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -12,7 +14,7 @@ from django.utils import timezone
 from partners.models import Partner
 from rewards.leaderboards import db, redis_board
 from rewards.leaderboards.periods import BOARDS, eligible_q, masked_name
-from rewards.leaderboards.sync import record_streak, record_xp, rebuild, redis_enabled, sync_partner
+from rewards.leaderboards.sync import rebuild, record_streak, record_xp, redis_enabled, sync_partner
 
 __all__ = [
     "BOARDS", "leaderboard_top", "leaderboard_rank", "record_xp", "record_streak", "rebuild",
@@ -20,19 +22,36 @@ __all__ = [
 ]
 
 
+logger = logging.getLogger(__name__)
+
+
 def _backend():
     return redis_board if settings.LEADERBOARD_BACKEND == "redis" else db
+
+
+def _redis_unavailable(error: Exception) -> None:
+    logger.warning("Leaderboard Redis unavailable, answering from the database: %s", error)
 
 
 def leaderboard_top(board: str, *, limit: int = 20, now: datetime | None = None) -> list[dict]:
     """The top `limit` ranked members: [{rank, partner_id, name, score, xp_level, is_pro}].
     Three queries whatever the limit (board, partners, XP levels); in Redis mode a member who
     became ineligible since the last sync is skipped here too."""
+    now = now or timezone.now()
+    backend = _backend()
+    if backend is redis_board:
+        try:
+            return _top(redis_board, board, limit, now)
+        except redis_board.REDIS_ERRORS as error:
+            _redis_unavailable(error)
+            backend = db
+    return _top(backend, board, limit, now)
+
+
+def _top(backend, board: str, limit: int, now: datetime) -> list[dict]:
     from rewards.levels import level_for_xp
     from rewards.selectors import xp_balances
 
-    now = now or timezone.now()
-    backend = _backend()
     picked: list[tuple[Partner, int]] = []
     offset = 0
     while len(picked) < limit:
@@ -66,7 +85,12 @@ def leaderboard_rank(board: str, *, partner: Partner, now: datetime | None = Non
     """{rank, score} of one member; rank is None when they are not ranked on this board."""
     now = now or timezone.now()
     if settings.LEADERBOARD_BACKEND == "redis":
-        rank, score = redis_board.rank_of(board, partner.pk, now)
+        try:
+            rank, score = redis_board.rank_of(board, partner.pk, now)
+        except redis_board.REDIS_ERRORS as error:
+            _redis_unavailable(error)
+            rank, score = db.rank_of(board, partner.pk, now)
+            return {"rank": rank, "score": score}
         if rank is not None:
             return {"rank": rank, "score": score}
         mine = db.score_of(board, partner.pk, now)  # not ranked: still show their own score

@@ -24,6 +24,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 
 from rewards.leaderboards.periods import end_of_day, month_window, utc_day, week_window
 
@@ -107,6 +109,9 @@ return {redis.call('ZREVRANK', KEYS[1], member), redis.call('ZSCORE', KEYS[1], m
 """
 
 _scripts: dict = {}
+
+# What "Redis is unreachable or failing" looks like to callers that fall back to the database.
+REDIS_ERRORS = (RedisError, ConnectionInterrupted, ConnectionError, TimeoutError)
 
 
 def client():

@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from django.db.models import Sum
 
 from audit.models import AuditLog, EventType

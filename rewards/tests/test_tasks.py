@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from django.core.management import call_command
 
 from audit.models import AuditLog, EventType

@@ -2,6 +2,7 @@
 already-paid awards, review rows and withheld events are never written twice.
 
     manage.py process_referral_awards --retries             # due ReferralAwardRetry rows now
+    manage.py process_referral_awards --retries --now       # every unfinished one, due or not
     manage.py process_referral_awards --member 42 --member 43
     manage.py process_referral_awards --since 2026-01-01T00:00:00Z
 """
@@ -11,7 +12,7 @@ from django.utils.dateparse import parse_datetime
 
 from partners.models import Partner
 from referrals.models import ReferralAwardRetry
-from referrals.services import referral_awards_reprocess, referral_awards_retry
+from referrals.services import referral_award_retries_due, referral_awards_reprocess, referral_awards_retry
 
 
 class Command(BaseCommand):
@@ -20,9 +21,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--member", type=int, action="append", default=[], help="partner id (repeatable)")
         parser.add_argument("--since", help="every member with a referrer who joined at/after this ISO time")
-        parser.add_argument("--retries", action="store_true", help="every unfinished award retry, due or not")
+        parser.add_argument(
+            "--retries", action="store_true", help="award retries that are due (the one retry schedule)"
+        )
+        parser.add_argument(
+            "--now", action="store_true", help="with --retries: also the unfinished retries not due yet"
+        )
 
-    def handle(self, *args, member, since, retries, **options):
+    def handle(self, *args, member, since, retries, now, **options):
         if not (member or since or retries):
             raise CommandError("Give --member, --since or --retries.")
         ids = list(member)
@@ -37,9 +43,14 @@ class Command(BaseCommand):
             )
         failed = 0
         if retries:
-            pending = ReferralAwardRetry.objects.filter(done_at__isnull=True).order_by("pk").values_list("pk", flat=True)
-            for retry_id in list(pending):
-                if not referral_awards_retry(retry_id):
+            if now:
+                pending = list(
+                    ReferralAwardRetry.objects.filter(done_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+                )
+            else:
+                pending = referral_award_retries_due(limit=100_000)
+            for retry_id in pending:
+                if not referral_awards_retry(retry_id, force=now):
                     failed += 1
                     self.stderr.write(f"retry {retry_id}: failed again")
         written = 0

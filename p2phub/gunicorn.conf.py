@@ -1,0 +1,38 @@
+"""gunicorn settings for `make serve` (`gunicorn p2phub.wsgi -c p2phub/gunicorn.conf.py`).
+
+Every value can be overridden from the environment; the command line (`--bind` from the
+Makefile) wins over this file. Sync workers: the app does blocking database and HTTP work,
+so the worker count follows the machine's cores (the usual 2 x cores + 1).
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def default_workers(cores: int | None = None) -> int:
+    cores = cores if cores is not None else multiprocessing.cpu_count()
+    return 2 * max(cores, 1) + 1
+
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# WEB_CONCURRENCY is the name platforms (Heroku, Render, Dokku) set for this.
+workers = _int("WEB_CONCURRENCY", default_workers())
+worker_class = "sync"
+# A request still running after this is killed and logged; the load balancer's timeout should
+# be a little longer. Graceful restarts wait as long for requests in flight.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then (with jitter, so not all at once) to bound slow leaks.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Access and error logs to stdout/stderr; the access line carries the request id we echo back.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms [%({x-request-id}o)s] "%(a)s"'

@@ -1,0 +1,270 @@
+"""The one home of member notifications (SPEC §9): every app stores them through here.
+
+`notification_create` / `notifications_create` run inside the caller's transaction: the row is
+written (title and body rendered in the member's language, English or Russian, from the
+catalogue below), and delivery is handed to Celery after commit, so a rolled-back award or
+payment never notifies anyone. Kinds are `Notification.Kind` (a TextChoices enum); a dedupe key
+makes "notify once" a database guarantee.
+
+Delivery to Telegram comes with the Telegram issue: `notification_dispatch` is the seam it fills.
+Until then a dispatched notification stays `pending` (or becomes `skipped` when the member turned
+messages off); the in-app copy is what the dashboard and `GET /api/v1/me/notifications/` show.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from partners.models import Notification, Partner
+
+logger = logging.getLogger(__name__)
+
+NotificationKind = Notification.Kind
+Kind = Notification.Kind
+
+# kind -> (title, body). Placeholders are filled from the caller's `params`; a `note` param (staff
+# text) is appended to the body as it is, untranslated.
+_TEXTS: dict[str, tuple[Any, Any]] = {
+    Kind.REFERRAL_L1: (
+        _("New referral: %(name)s"),
+        _("%(name)s joined with your link. You earned %(xp)s XP."),
+    ),
+    Kind.REFERRAL_L2: (
+        _("New level 2 referral: %(name)s"),
+        _("%(name)s joined your network at level 2. You earned %(xp)s XP."),
+    ),
+    Kind.REFERRAL_DEEP: (
+        _("New member at level %(level)s"),
+        _("%(name)s joined your network at level %(level)s. You earned %(xp)s XP."),
+    ),
+    Kind.LEVEL_UP: (
+        _("Level %(level)s reached"),
+        _("You reached level %(level)s (%(rank)s)."),
+    ),
+    Kind.BADGE_EARNED: (
+        _("Badge earned: %(badge)s"),
+        _("You kept a %(streak)s-day check-in streak."),
+    ),
+    Kind.COMMISSION: (
+        _("Commission received: %(amount)s USDT"),
+        _("Level %(level)s commission from %(buyer)s's PRO purchase. Available for withdrawal from %(available_on)s."),
+    ),
+    Kind.COMMISSION_REVERSED: (
+        _("Commission reversed: %(amount)s USDT"),
+        _("The level %(level)s commission from a refunded PRO purchase was reversed."),
+    ),
+    Kind.PRO_ACTIVATED: (
+        _("PRO activated"),
+        _("Thank you! PRO is active until %(until)s UTC."),
+    ),
+    Kind.PAYMENT_APPROVED: (
+        _("Payment approved"),
+        _("Your PRO payment was confirmed."),
+    ),
+    Kind.PAYMENT_REJECTED: (
+        _("Payment not accepted"),
+        _("We could not confirm your PRO payment."),
+    ),
+    Kind.PAYMENT_UNDER_REVIEW: (
+        _("Payment under review"),
+        _("Your USDT payment is waiting for a staff review."),
+    ),
+    Kind.TASK_REWARD: (
+        _("Task completed: %(task)s"),
+        _("You earned %(xp)s XP."),
+    ),
+    Kind.PRO_EXPIRING: (
+        ngettext_lazy("PRO ends in %(days)s day", "PRO ends in %(days)s days", "days"),
+        _("Your PRO subscription ends on %(until)s UTC. Renew to keep x5 XP."),
+    ),
+    Kind.PRO_EXPIRED: (
+        _("PRO has ended"),
+        _("Your PRO subscription has ended. Renew any time to get x5 XP again."),
+    ),
+    Kind.STREAK_AT_RISK: (
+        _("Your streak is at risk"),
+        _("Check in today to keep your %(streak)s-day streak."),
+    ),
+    Kind.PAYOUT_APPROVED: (
+        _("Payout sent: %(amount)s USDT"),
+        _("Your payout to %(address)s (%(network)s) was sent. Transaction: %(tx_hash)s"),
+    ),
+    Kind.PAYOUT_REJECTED: (
+        _("Payout rejected"),
+        _("Your payout of %(amount)s USDT was rejected and returned to your balance."),
+    ),
+}
+
+
+@dataclass
+class NotificationDraft:
+    """One notification to store. `params` fill the texts; `data` is kept as structured data for
+    clients (ids, raw amounts). `language` defaults to the member's."""
+
+    partner_id: int
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None
+    language: str | None = None
+    created_at: datetime | None = None
+
+
+def notification_text(kind: str, params: dict[str, Any] | None = None, *, language: str = "en") -> tuple[str, str]:
+    """(title, body) of `kind` in `language` (en or ru; anything else falls back to English)."""
+    if kind not in _TEXTS:
+        raise ValueError(f"Unknown notification kind {kind!r}; add it to Notification.Kind and the catalogue.")
+    params = params or {}
+    title, body = _TEXTS[kind]
+    language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    with translation.override(language):
+        rendered_title = str(title % params)  # `%` also picks the plural form (ngettext_lazy)
+        rendered_body = str(body % params)
+    note = str(params.get("note") or "").strip()
+    if note:
+        rendered_body = f"{rendered_body} {note}"
+    return rendered_title[:200], rendered_body
+
+
+def notification_create(
+    *,
+    kind: str,
+    partner: Partner | None = None,
+    partner_id: int | None = None,
+    params: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+    created_at: datetime | None = None,
+) -> Notification | None:
+    """Store one notification in the caller's transaction; delivery is queued after commit.
+    With `dedupe_key`, a second call with the same key stores nothing and returns None."""
+    if partner is None and partner_id is None:
+        raise ValueError("notification_create needs partner or partner_id.")
+    draft = NotificationDraft(
+        partner_id=partner.pk if partner is not None else partner_id,
+        kind=kind,
+        params=params or {},
+        data=data or {},
+        dedupe_key=dedupe_key,
+        language=partner.language if partner is not None else None,
+        created_at=created_at,
+    )
+    created = notifications_create([draft])
+    return created[0] if created else None
+
+
+# The name the level-up, streak and payment code call; kept short on purpose.
+notify = notification_create
+
+
+def notifications_create(drafts: list[NotificationDraft]) -> list[Notification]:
+    """Store many notifications with one language lookup and one INSERT (the signup, commission
+    and daily-job paths), in the caller's transaction. Drafts whose dedupe key is already stored
+    are skipped. Returns the rows stored; their delivery is queued after commit."""
+    if not drafts:
+        return []
+    missing = {d.partner_id for d in drafts if d.language is None}
+    languages = dict(Partner.objects.filter(pk__in=missing).values_list("pk", "language")) if missing else {}
+    now = timezone.now()
+    rows = []
+    for draft in drafts:
+        title, body = notification_text(
+            draft.kind, draft.params, language=draft.language or languages.get(draft.partner_id, "en")
+        )
+        rows.append(
+            Notification(
+                partner_id=draft.partner_id,
+                kind=draft.kind,
+                title=title,
+                body=body,
+                data=draft.data,
+                dedupe_key=draft.dedupe_key,
+                created_at=draft.created_at or now,
+            )
+        )
+    created = _insert(rows)
+    ids = [row.pk for row in created if row.pk is not None]
+    if ids:
+        transaction.on_commit(partial(_enqueue_delivery, ids), robust=True)
+    return created
+
+
+def _insert(rows: list[Notification]) -> list[Notification]:
+    """One INSERT that returns primary keys; on a dedupe-key conflict, the rows whose key is
+    already stored are dropped and the rest inserted again."""
+    try:
+        with transaction.atomic():
+            return Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        keys = [row.dedupe_key for row in rows if row.dedupe_key]
+        if not keys:
+            raise
+    stored = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    fresh = [row for row in rows if row.dedupe_key not in stored]
+    if not fresh:
+        return []
+    try:
+        with transaction.atomic():
+            return Notification.objects.bulk_create(fresh)
+    except IntegrityError:
+        # Another transaction stored the same keys just now: keep whatever is not a duplicate.
+        Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+        return []
+
+
+def _enqueue_delivery(ids: list[int]) -> None:
+    from partners.tasks import notification_deliver, notifications_deliver
+
+    if len(ids) == 1:
+        notification_deliver.delay(ids[0])
+    else:
+        notifications_deliver.delay(ids)
+
+
+def notification_dispatch(notification_id: int) -> str | None:
+    """Decide the delivery of one stored notification; returns its delivery state (None when the
+    row is gone)."""
+    return notifications_dispatch([notification_id]).get(notification_id)
+
+
+def notifications_dispatch(notification_ids: list[int]) -> dict[int, str]:
+    """Decide the delivery of stored notifications (two statements whatever their number);
+    returns {id: delivery state} for the rows that exist. Members who turned messages off are
+    `skipped`; L3-L9 activity waits for the hourly digest. Sending through the Telegram Bot API is
+    added by the Telegram issue: until then, and whenever no bot token is configured, a
+    notification stays `pending`."""
+    rows = Notification.objects.filter(pk__in=notification_ids).values_list(
+        "pk", "delivery", "kind", "partner__notifications_enabled"
+    )
+    states: dict[int, str] = {}
+    muted: list[int] = []
+    for pk, delivery, kind, enabled in rows:
+        if delivery != Notification.Delivery.PENDING:
+            states[pk] = delivery
+        elif not enabled:
+            muted.append(pk)
+            states[pk] = Notification.Delivery.SKIPPED
+        elif kind == Kind.REFERRAL_DEEP or not settings.TELEGRAM_BOT_TOKEN:
+            states[pk] = Notification.Delivery.PENDING
+        else:
+            states[pk] = Notification.Delivery.PENDING  # the Telegram sender plugs in here
+    if muted:
+        Notification.objects.filter(pk__in=muted, delivery=Notification.Delivery.PENDING).update(
+            delivery=Notification.Delivery.SKIPPED
+        )
+    return states
+
+
+def notifications_mark_read(*, partner: Partner, now: datetime | None = None) -> int:
+    """Mark every unread notification of the member read; returns how many changed."""
+    return Notification.objects.filter(partner_id=partner.pk, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
