@@ -53,6 +53,22 @@ class EventType(models.TextChoices):
     LEDGER_MISMATCH = "ledger_mismatch"
 
 
+def append_only_triggers(prefix: str) -> list:
+    """PostgreSQL triggers that refuse UPDATE, DELETE and TRUNCATE: the database half of an
+    append-only table (the audit log and both ledgers), behind the ORM guards."""
+    return [
+        pgtrigger.Protect(name=f"{prefix}_no_update", operation=pgtrigger.Update),
+        pgtrigger.Protect(name=f"{prefix}_no_delete", operation=pgtrigger.Delete),
+        pgtrigger.Trigger(
+            name=f"{prefix}_no_truncate",
+            operation=pgtrigger.Truncate,
+            level=pgtrigger.Statement,
+            when=pgtrigger.Before,
+            func="RAISE EXCEPTION 'pgtrigger: Cannot truncate the append-only table %', TG_TABLE_NAME;",
+        ),
+    ]
+
+
 class ImmutableRowError(RuntimeError):
     pass
 
@@ -96,17 +112,7 @@ class AuditLog(models.Model):
             models.Index(fields=["partner_id", "-id"], name="audit_partner_newest"),
             models.Index(fields=["event_type", "-id"], name="audit_event_newest"),
         ]
-        triggers = [
-            pgtrigger.Protect(name="audit_no_update", operation=pgtrigger.Update),
-            pgtrigger.Protect(name="audit_no_delete", operation=pgtrigger.Delete),
-            pgtrigger.Trigger(
-                name="audit_no_truncate",
-                operation=pgtrigger.Truncate,
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate the append-only table %', TG_TABLE_NAME;",
-            ),
-        ]
+        triggers = append_only_triggers("audit")
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.event_type} partner={self.partner_id}"

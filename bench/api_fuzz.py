@@ -4,16 +4,18 @@ A scratch SQLite database in a temp dir is migrated and seeded (`seed_demo --mem
 `runserver` on a free loopback port serves it, and `schemathesis run` goes over every operation
 of the schema twice: with a member's `Authorization: tma <initData>` (`demo_init_data`) and with
 the demo staff user's session (admin / p2phub-demo, signed in through /admin/login/; the CSRF
-cookie and `X-CSRFToken` go with every request so unsafe methods pass CSRF). The database and
-the server go away at the end; the server log is printed when a run found server errors.
+cookie and `X-CSRFToken` go with every request so unsafe methods pass CSRF). Outside services
+(TON indexer, Telegram Bot API) point at a closed loopback port; bench/schemathesis.toml accepts
+the documented 503 their operations then answer. The database and the server go away at the
+end; 5xx answers in the server log are counted (tracebacks printed for any but 503).
 
 Knobs (environment): FUZZ_MAX_EXAMPLES (30), FUZZ_CHECKS (not_a_server_error,
 status_code_conformance,content_type_conformance,response_schema_conformance; "all" works too),
 FUZZ_WORKERS (1: SQLite under a threaded runserver), FUZZ_SEED (2026), FUZZ_PHASES
-(examples,coverage,fuzzing), FUZZ_MAX_TIME (unset: a budget Schemathesis fills), FUZZ_ONLY (member|staff),
-FUZZ_KEEP=1 keeps the temp dir. Throttle rates are raised for the server so the run exercises
-the views rather than the throttle (429 is documented all the same). Exit status: non-zero when
-either run failed.
+(examples,coverage,fuzzing), FUZZ_MAX_TIME (unset; a budget that fuzzing repeats until spent),
+FUZZ_ONLY (member|staff), FUZZ_KEEP=1 keeps the temp dir. Throttle rates are raised for the
+server so the run exercises the views rather than the throttle (429 is documented all the
+same). Exit status: non-zero when either run failed.
 """
 
 import os
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import requests
@@ -101,6 +104,8 @@ def schemathesis(base: str, label: str, headers: list[str], report_dir: Path) ->
     schemathesis_bin = str(Path(PY).with_name("schemathesis"))
     cmd = [
         schemathesis_bin,
+        "--config-file",
+        str(ROOT / "bench" / "schemathesis.toml"),
         "run",
         f"{base}/api/schema/",
         "--checks",
@@ -142,8 +147,12 @@ def main() -> int:
         "THROTTLE_PAYMENTS": "100000/min",
         "THROTTLE_PAYOUTS": "100000/min",
         "PYTHONUNBUFFERED": "1",
+        # Loopback only: outside services point at a closed local port (their views answer 503).
+        "TON_API_BASE_URL": "http://127.0.0.1:9/ton",
+        "TON_RATE_URL": "http://127.0.0.1:9/rates",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/telegram",
     }
-    for name in ("DJANGO_ENV", "REDIS_URL", "CELERY_BROKER_URL"):
+    for name in ("DJANGO_ENV", "REDIS_URL", "CELERY_BROKER_URL", "SENTRY_DSN"):
         env.pop(name, None)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -171,9 +180,9 @@ def main() -> int:
                 continue
             codes[label] = schemathesis(base, label, headers(), tmp / "reports")
         log_text = log_path.read_text(errors="replace")
-        server_errors = log_text.count("Internal Server Error")
-        print(f"\nserver log: {server_errors} 'Internal Server Error' line(s)")
-        if server_errors:
+        statuses = Counter(re.findall(r'HTTP/1\.[01]" (5\d\d) ', log_text))
+        print(f"\nserver log: 5xx answers {dict(statuses) or 'none'}")
+        if statuses.keys() - {"503"}:  # tracebacks of real server errors
             print("\n".join(line for line in log_text.splitlines() if "Error" in line or "Traceback" in line)[-4000:])
         print("exit codes:", codes, f"(reports in {tmp / 'reports'})" if os.environ.get("FUZZ_KEEP") else "")
         return 0 if all(code == 0 for code in codes.values()) else 1

@@ -6,11 +6,11 @@ every transaction hash can pay at most one payment (unique constraints); foreign
 money rows are PROTECT.
 """
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from audit.models import append_only_triggers
 from partners.models import Partner
 
 USD = {"max_digits": 12, "decimal_places": 2}
@@ -281,17 +281,7 @@ class USDTEntry(models.Model):
             ),
         ]
         # Behind the ORM guards, PostgreSQL itself refuses to edit or delete ledger rows.
-        triggers = [
-            pgtrigger.Protect(name="usdt_entry_no_update", operation=pgtrigger.Update),
-            pgtrigger.Protect(name="usdt_entry_no_delete", operation=pgtrigger.Delete),
-            pgtrigger.Trigger(
-                name="usdt_entry_no_truncate",
-                operation=pgtrigger.Truncate,
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate the append-only table %', TG_TABLE_NAME;",
-            ),
-        ]
+        triggers = append_only_triggers("usdt_entry")
 
     def __str__(self) -> str:
         return f"{self.amount:+} USDT {self.kind} → {self.partner_id}"

@@ -351,6 +351,21 @@ def referral_awards_reprocess(*, new_member_id: int) -> list[AuditEntry]:
     return entries
 
 
+def _review_award_entries(review: ReferralReview, items: list[dict], event: str, metadata: dict) -> list[AuditEntry]:
+    """One audit entry per held award item (recipient, level, XP) of a review."""
+    return [
+        AuditEntry(
+            event,
+            partner_id=item["partner_id"],
+            related_partner_id=review.new_member_id,
+            amount=item["amount"],
+            currency="XP",
+            metadata={**metadata, "level": item["level"]},
+        )
+        for item in items
+    ]
+
+
 def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> ReferralReview:
     with transaction.atomic():
         review = ReferralReview.objects.select_for_update().filter(pk=review_id).first()
@@ -376,18 +391,12 @@ def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> Referral
                 ).values_list("pk", flat=True)
             )
             payable = [item for item in review.awards if item["partner_id"] in active]
-            dropped = [
-                AuditEntry(
-                    EventType.REFERRAL_AWARD_WITHHELD,
-                    partner_id=item["partner_id"],
-                    related_partner_id=review.new_member_id,
-                    amount=item["amount"],
-                    currency="XP",
-                    metadata={**metadata, "level": item["level"], "reason": "recipient_inactive"},
-                )
-                for item in review.awards
-                if item["partner_id"] not in active
-            ]
+            dropped = _review_award_entries(
+                review,
+                [item for item in review.awards if item["partner_id"] not in active],
+                EventType.REFERRAL_AWARD_WITHHELD,
+                {**metadata, "reason": "recipient_inactive"},
+            )
             awards = _xp_awards(review.new_member_id, payable, EventType.REFERRAL_AWARD_APPROVED, metadata)
             paid = xp_award_many(awards)
             referral_notifications_store(review.new_member, paid.entries)
@@ -400,17 +409,9 @@ def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> Referral
                 )
             ]
         else:
-            entries = [
-                AuditEntry(
-                    EventType.REFERRAL_AWARD_REJECTED,
-                    partner_id=item["partner_id"],
-                    related_partner_id=review.new_member_id,
-                    amount=item["amount"],
-                    currency="XP",
-                    metadata={**metadata, "level": item["level"], "note": review.decision_note},
-                )
-                for item in review.awards
-            ] or [
+            entries = _review_award_entries(
+                review, review.awards, EventType.REFERRAL_AWARD_REJECTED, {**metadata, "note": review.decision_note}
+            ) or [
                 AuditEntry(
                     EventType.REFERRAL_AWARD_REJECTED,
                     partner_id=review.referrer_id,

@@ -6,10 +6,10 @@ deltas into `XPBalance` in batches (Celery beat, every minute), and reads add th
 deltas, so a balance is exact at every moment: ledger sum == folded + unfolded deltas.
 """
 
-import pgtrigger
 from django.db import models
 from django.utils import timezone
 
+from audit.models import append_only_triggers
 from partners.models import Partner
 
 _APPEND_ONLY = "XP ledger rows are append-only; write a correction row instead"
@@ -64,17 +64,7 @@ class XPEntry(models.Model):
         ]
         # SPEC §12: behind the ORM guards, PostgreSQL itself refuses to edit, delete or
         # truncate ledger rows (folding touches XPDelta / XPBalance only, never this table).
-        triggers = [
-            pgtrigger.Protect(name="xp_entry_no_update", operation=pgtrigger.Update),
-            pgtrigger.Protect(name="xp_entry_no_delete", operation=pgtrigger.Delete),
-            pgtrigger.Trigger(
-                name="xp_entry_no_truncate",
-                operation=pgtrigger.Truncate,
-                level=pgtrigger.Statement,
-                when=pgtrigger.Before,
-                func="RAISE EXCEPTION 'pgtrigger: Cannot truncate the append-only table %', TG_TABLE_NAME;",
-            ),
-        ]
+        triggers = append_only_triggers("xp_entry")
 
     def __str__(self) -> str:
         return f"{self.amount:+} XP {self.kind} → {self.partner_id}"

@@ -55,7 +55,9 @@ class TaskViewSet(viewsets.ViewSet):
 
 class LeaderboardView(APIView):
     @extend_schema(
-        parameters=[*BOARD_PARAMS, OpenApiParameter("limit", int, description="1-100, default 20")],
+        parameters=[*BOARD_PARAMS, OpenApiParameter(
+                "limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, description="1-100, default 20"
+            )],
         responses=LeaderboardEntrySerializer(many=True),
     )
     def get(self, request):
