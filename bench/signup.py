@@ -261,7 +261,7 @@ def main() -> None:
     print(f"(b) spread trees : {spread:8.1f} signups/s  errors={spread_errors}", flush=True)
     print(f"hot / spread     : {hot / spread:8.2f}   (bar: >= 0.80)", flush=True)
 
-    from rewards.ledger import xp_find_mismatches
+    from rewards.services import xp_find_mismatches
 
     mismatches = xp_find_mismatches()
     print(f"balances == ledger sums for every member: {'yes' if not mismatches else f'NO ({len(mismatches)})'}")

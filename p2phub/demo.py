@@ -190,17 +190,17 @@ class DemoNetwork:
         payment_approve(payment_id=payment.pk, actor=self.admin, note="Demo: confirmed on-chain")
 
     def _checkin(self, index: int) -> None:
-        from rewards.checkins import checkin_record
+        from rewards.services import checkin_record
 
         checkin_record(partner=self._partner(index))
 
     def _task_start(self, index: int, task_id: str) -> None:
-        from rewards.task_services import task_start
+        from rewards.services import task_start
 
         task_start(partner=self._partner(index), task_id=task_id)
 
     def _task_claim(self, index: int, task_id: str) -> None:
-        from rewards.task_services import task_claim
+        from rewards.services import task_claim
 
         task_claim(partner=self._partner(index), task_id=task_id)
 

@@ -15,8 +15,8 @@ class RewardsConfig(AppConfig):
 
         from partners.eligibility import register_eligibility_listener
         from partners.models import Partner
-        from rewards.checkins import streak_profile_fields
         from rewards.leaderboards.sync import on_partner_saved, sync_partner
+        from rewards.services import streak_profile_fields
 
         register_profile_provider(streak_profile_fields)
         # Every service that changes status, fraud hold or visibility says so explicitly
@@ -25,6 +25,6 @@ class RewardsConfig(AppConfig):
         # Safety net for direct save() outside the services (admin form, shell).
         post_save.connect(on_partner_saved, sender=Partner, dispatch_uid="rewards.leaderboard_partner_sync")
 
-        from rewards.ledger import register_xp_ledger
+        from rewards.services import register_xp_ledger
 
         register_xp_ledger()

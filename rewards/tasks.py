@@ -20,8 +20,8 @@ def fold_balances() -> int:
 def reconcile_ledgers() -> int:
     """Daily: compare every balance with its ledger (each difference is logged and audited as
     LEDGER_MISMATCH for staff) and check the referral tree's integrity (each violation logged)."""
+    from p2phub.ledgers import ledgers_reconcile
     from partners.selectors import partner_tree_problems
-    from rewards.reconcile import ledgers_reconcile
 
     problems = len(ledgers_reconcile(fix=False).mismatches)
     for kind, partner_ids in partner_tree_problems().items():
@@ -34,7 +34,7 @@ def reconcile_ledgers() -> int:
 @shared_task(name="rewards.tasks.streak_reminders")
 def streak_reminders() -> int:
     """Daily at STREAK_REMINDER_HOUR_UTC: "streak at risk" notices (deduplicated per day)."""
-    from rewards.jobs import streak_reminders_send
+    from rewards.services import streak_reminders_send
 
     return streak_reminders_send()
 
@@ -42,7 +42,7 @@ def streak_reminders() -> int:
 @shared_task(name="rewards.tasks.cleanup_stale_tasks")
 def cleanup_stale_tasks() -> int:
     """Weekly: forget started tasks untouched for STALE_TASK_DAYS."""
-    from rewards.task_services import tasks_cleanup_stale
+    from rewards.services import tasks_cleanup_stale
 
     return tasks_cleanup_stale()
 

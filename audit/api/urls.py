@@ -1,7 +1,8 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from audit.api.views import AuditLogListView
+from audit.api.views import AuditLogViewSet
 
-urlpatterns: list = [
-    path("staff/audit-logs/", AuditLogListView.as_view(), name="staff-audit-logs"),
-]
+router = SimpleRouter()
+router.register("staff/audit-logs", AuditLogViewSet, basename="staff-audit-logs")
+
+urlpatterns = router.urls

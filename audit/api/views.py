@@ -8,7 +8,7 @@ from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics
+from rest_framework import mixins, viewsets
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 
 from audit.api.serializers import AuditLogFilterSerializer, AuditLogSerializer
@@ -47,7 +47,7 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
-class AuditLogListView(generics.ListAPIView):
+class AuditLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsStaff]
     serializer_class = AuditLogSerializer
     pagination_class = NewestFirstCursorPagination
@@ -73,10 +73,10 @@ class AuditLogListView(generics.ListAPIView):
         return queryset
 
     @extend_schema(parameters=[AuditLogFilterSerializer])
-    def get(self, request, *args, **kwargs):
+    def list(self, request, *args, **kwargs):
         if request.accepted_renderer.format == "csv":
             return self._csv(request)
-        return self.list(request, *args, **kwargs)
+        return super().list(request, *args, **kwargs)
 
     def _csv(self, request):
         queryset = self.get_queryset().order_by("-id")

@@ -6,9 +6,9 @@ from partners.api.notifications import NotificationViewSet
 
 router = SimpleRouter()
 router.register("me/notifications", NotificationViewSet, basename="me-notifications")
+router.register(r"me/network/(?P<level>[0-9]{1,4})", views.NetworkLevelViewSet, basename="me-network-level")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("me/network/", views.NetworkView.as_view(), name="me-network"),
-    path("me/network/<int:level>/", views.NetworkLevelView.as_view(), name="me-network-level"),
 ] + router.urls

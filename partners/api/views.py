@@ -1,7 +1,7 @@
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics
+from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -67,11 +67,13 @@ class NetworkView(APIView):
         return Response(NetworkSerializer(partner_network_counts(request.partner)).data)
 
 
-class NetworkLevelView(generics.ListAPIView):
+class NetworkLevelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Members at one level (1-9) of the caller's downline; other levels 404."""
+
     serializer_class = NetworkMemberSerializer
 
     def get_queryset(self):
-        level = self.kwargs["level"]
+        level = int(self.kwargs["level"])  # the route admits digits only
         if not 1 <= level <= 9:
             raise Http404
         return partner_network_level(self.request.partner, level=level)

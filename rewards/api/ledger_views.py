@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
-from rest_framework import generics, serializers
+from rest_framework import mixins, serializers, viewsets
 
 from p2phub.api.pagination import NewestFirstCursorPagination
 from p2phub.errors import DomainError
@@ -33,7 +33,7 @@ class LedgerAmountField(serializers.Field):
     """Schema only: XP rows carry an integer amount, money rows a decimal string (`_amount`)."""
 
 
-class LedgerView(generics.ListAPIView):
+class LedgerViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     pagination_class = NewestFirstCursorPagination
 
     def _currency(self) -> str:
@@ -63,7 +63,7 @@ class LedgerView(generics.ListAPIView):
             many=True,
         ),
     )
-    def get(self, request, *args, **kwargs):
+    def list(self, request, *args, **kwargs):
         currency = self._currency()
         page = self.paginate_queryset(ledger_for(currency).entries_for(request.partner))
         related_ids = {row.related_partner_id for row in page if row.related_partner_id}

@@ -15,10 +15,9 @@ from rewards.api.serializers import (
     TaskClaimSerializer,
     TaskStateSerializer,
 )
-from rewards.checkins import checkin_record
 from rewards.leaderboards import leaderboard_rank, leaderboard_top
-from rewards.task_selectors import task_states
-from rewards.task_services import task_claim, task_start
+from rewards.selectors import task_states
+from rewards.services import checkin_record, task_claim, task_start
 
 BOARD_PARAMS = [
     OpenApiParameter("board", str, enum=["xp", "week", "month", "streak"], description="Default xp"),

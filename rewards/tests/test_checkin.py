@@ -7,8 +7,8 @@ from audit.models import AuditLog, EventType
 from p2phub.testing.concurrency import raised, returned, run_concurrently
 from partners.models import Notification
 from partners.tests.factories import PartnerFactory, make_pro
-from rewards.checkins import checkin_record
 from rewards.models import Badge, CheckIn, XPEntry
+from rewards.services import checkin_record
 
 pytestmark = pytest.mark.django_db
 DAY1 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # Monday

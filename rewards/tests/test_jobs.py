@@ -6,9 +6,8 @@ from django.core.management import CommandError, call_command
 
 from partners.models import Notification
 from partners.tests.factories import PartnerFactory
-from rewards.checkins import checkin_record
-from rewards.jobs import streak_reminders_send
 from rewards.models import XPEntry
+from rewards.services import checkin_record, streak_reminders_send
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2025, 3, 5, 18, 0, tzinfo=UTC)

@@ -10,11 +10,10 @@ from audit.services import audit_record_many
 from partners.models import Partner
 from partners.tests.factories import PartnerFactory
 from rewards import leaderboards
-from rewards.checkins import checkin_record
 from rewards.leaderboards import redis_board
 from rewards.leaderboards.periods import BOARDS
 from rewards.models import XPEntry
-from rewards.services import XPAward, xp_award, xp_award_many
+from rewards.services import XPAward, checkin_record, xp_award, xp_award_many
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 

@@ -10,10 +10,9 @@ from partners.models import Partner
 from partners.services import partner_set_status
 from partners.tests.factories import PartnerFactory, make_pro
 from rewards import leaderboards
-from rewards.checkins import checkin_record
 from rewards.leaderboards.periods import masked_name
 from rewards.models import XPEntry
-from rewards.services import XPAward, xp_award
+from rewards.services import XPAward, checkin_record, xp_award
 
 pytestmark = pytest.mark.django_db
 

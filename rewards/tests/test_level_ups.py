@@ -12,10 +12,10 @@ from audit.models import AuditLog, EventType
 from p2phub.testing.concurrency import raised, run_concurrently
 from partners.models import Notification
 from partners.tests.factories import PartnerFactory
-from rewards import services as reward_services
 from rewards.models import LevelReached, XPEntry
 from rewards.selectors import xp_balance
 from rewards.services import XPAward, xp_award, xp_fold_all
+from rewards.services import xp as reward_services
 
 
 def _award(partner, amount, key):

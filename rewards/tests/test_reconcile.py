@@ -9,10 +9,9 @@ from django.core.management.base import CommandError
 from audit.chain import audit_chain_verify
 from audit.models import AuditLog, EventType
 from partners.tests.factories import PartnerFactory, make_chain
-from rewards.ledger import xp_find_mismatches
 from rewards.models import XPBalance, XPDelta
 from rewards.selectors import xp_balance, xp_ledger_sum
-from rewards.services import xp_fold_all
+from rewards.services import xp_find_mismatches, xp_fold_all
 from rewards.tasks import reconcile_ledgers
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +78,7 @@ def test_fix_records_an_audited_correction_and_the_ledger_stays_untouched(networ
 
 
 def test_correcting_twice_corrects_once(network):
-    from rewards.ledger import xp_correct_mismatch
+    from rewards.services import xp_correct_mismatch
 
     XPDelta.objects.create(partner=network[0], amount=4)
     mismatch = xp_find_mismatches()[0]

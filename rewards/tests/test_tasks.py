@@ -7,9 +7,8 @@ from audit.models import AuditLog, EventType
 from p2phub.testing.concurrency import raised, returned, run_concurrently
 from p2phub.testing.fake_http import FakeResponse
 from partners.tests.factories import PartnerFactory, make_pro
-from rewards.checkins import checkin_record
 from rewards.models import Task, TaskProgress, XPEntry
-from rewards.task_services import task_claim, task_start, tasks_cleanup_stale
+from rewards.services import checkin_record, task_claim, task_start, tasks_cleanup_stale
 
 pytestmark = pytest.mark.django_db
 MEMBER_PATH = "/bot42:TEST/getChatMember"
@@ -52,7 +51,7 @@ def test_task_list_reports_status_progress_and_pro_reward(tma_client, django_ass
     assert (body["invite_5_friends"]["status"], body["invite_5_friends"]["progress"]) == ("available", 0)
     assert body["community_chat"]["verifies_membership"] is True
 
-    from rewards.task_selectors import task_states
+    from rewards.selectors import task_states
 
     # catalogue, progress rows, one referral count, check-ins of the started check-in task
     with django_assert_num_queries(4):

@@ -11,10 +11,9 @@ from django.db import DatabaseError, connection, transaction
 from audit.chain import audit_chain_verify
 from audit.models import AuditLog, EventType
 from partners.tests.factories import PartnerFactory, make_chain
-from rewards.ledger import xp_find_audit_disagreements
 from rewards.models import XPBalance, XPDelta, XPEntry
 from rewards.selectors import xp_balance, xp_ledger_sum
-from rewards.services import XPAward, xp_award, xp_fold_all
+from rewards.services import XPAward, xp_award, xp_find_audit_disagreements, xp_fold_all
 
 pytestmark = pytest.mark.django_db
 

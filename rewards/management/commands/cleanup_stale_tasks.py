@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rewards.task_services import tasks_cleanup_stale
+from rewards.services import tasks_cleanup_stale
 
 
 class Command(BaseCommand):

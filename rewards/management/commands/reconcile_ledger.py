@@ -14,8 +14,8 @@ repair is a staff decision), and any of them makes the exit code 1 as well.
 
 from django.core.management.base import BaseCommand, CommandError
 
+from p2phub.ledgers import ledgers_reconcile
 from partners.selectors import partner_tree_problems
-from rewards.reconcile import ledgers_reconcile
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from rewards.jobs import streak_reminders_send
+from rewards.services import streak_reminders_send
 
 
 class Command(BaseCommand):

@@ -15,8 +15,8 @@ from p2phub.errors import ConflictError, DomainError, NotFoundError, ServiceUnav
 from partners.models import Partner
 from partners.notifications import Kind, notification_create
 from rewards.models import Streak, Task, TaskProgress, XPEntry
-from rewards.services import XPAward, xp_award_many
-from rewards.task_selectors import TaskState, task_reward_xp, task_states
+from rewards.selectors.tasks import TaskState, task_reward_xp, task_states
+from rewards.services.xp import XPAward, xp_award_many
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from partners.notifications import Kind, notification_create
 from rewards import leaderboards
 from rewards.leaderboards.periods import utc_day
 from rewards.models import Badge, CheckIn, Streak, XPEntry
-from rewards.services import XPAward, xp_award_many
+from rewards.services.xp import XPAward, xp_award_many
 from rewards.streaks import badges_for_streak, checkin_xp, freeze_available, live_streak, next_streak
 
 

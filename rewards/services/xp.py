@@ -28,7 +28,7 @@ from partners.notifications import Kind, NotificationDraft, notifications_create
 from rewards import leaderboards
 from rewards.levels import level_for_xp, rank_for_level
 from rewards.models import LevelReached, XPBalance, XPDelta, XPEntry
-from rewards.selectors import xp_balances
+from rewards.selectors.xp import xp_balances
 
 logger = logging.getLogger(__name__)
 

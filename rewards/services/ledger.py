@@ -23,7 +23,7 @@ from audit.services import AuditEntry, audit_record_many
 from p2phub.ledgers import BalanceMismatch, LedgerSource, register_ledger
 from partners.models import Partner
 from rewards.models import XPBalance, XPDelta, XPEntry
-from rewards.selectors import xp_entries_for
+from rewards.selectors.xp import xp_entries_for
 
 CURRENCY = "XP"
 _BLOCK = 50_000
