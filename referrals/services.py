@@ -154,17 +154,7 @@ def _hold_or_block(new_member: Partner, planned: list[dict], assessment: Assessm
     metadata = {"review_id": review.pk, "score": assessment.score, "reasons": assessment.reason_codes}
     if not planned:
         return [AuditEntry(event, partner_id=new_member.referrer_id, related_partner_id=new_member.pk, metadata=metadata)]
-    return [
-        AuditEntry(
-            event,
-            partner_id=item["partner_id"],
-            related_partner_id=new_member.pk,
-            amount=item["amount"],
-            currency="XP",
-            metadata={**metadata, "level": item["level"]},
-        )
-        for item in planned
-    ]
+    return _award_item_entries(new_member.pk, planned, event, metadata)
 
 
 def referral_awards_process(
@@ -351,13 +341,13 @@ def referral_awards_reprocess(*, new_member_id: int) -> list[AuditEntry]:
     return entries
 
 
-def _review_award_entries(review: ReferralReview, items: list[dict], event: str, metadata: dict) -> list[AuditEntry]:
-    """One audit entry per held award item (recipient, level, XP) of a review."""
+def _award_item_entries(new_member_id: int, items: list[dict], event: str, metadata: dict) -> list[AuditEntry]:
+    """One audit entry per planned award item (recipient, level, XP) of a member's signup."""
     return [
         AuditEntry(
             event,
             partner_id=item["partner_id"],
-            related_partner_id=review.new_member_id,
+            related_partner_id=new_member_id,
             amount=item["amount"],
             currency="XP",
             metadata={**metadata, "level": item["level"]},
@@ -391,8 +381,8 @@ def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> Referral
                 ).values_list("pk", flat=True)
             )
             payable = [item for item in review.awards if item["partner_id"] in active]
-            dropped = _review_award_entries(
-                review,
+            dropped = _award_item_entries(
+                review.new_member_id,
                 [item for item in review.awards if item["partner_id"] not in active],
                 EventType.REFERRAL_AWARD_WITHHELD,
                 {**metadata, "reason": "recipient_inactive"},
@@ -409,8 +399,8 @@ def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> Referral
                 )
             ]
         else:
-            entries = _review_award_entries(
-                review, review.awards, EventType.REFERRAL_AWARD_REJECTED, {**metadata, "note": review.decision_note}
+            entries = _award_item_entries(
+                review.new_member_id, review.awards, EventType.REFERRAL_AWARD_REJECTED, {**metadata, "note": review.decision_note}
             ) or [
                 AuditEntry(
                     EventType.REFERRAL_AWARD_REJECTED,

@@ -10,7 +10,9 @@ import pytest
 from django.core.cache import cache
 
 from p2phub.testing.fake_http import FakeHTTPServer, FakeRequest, FakeResponse
+from partners.tests.factories import make_chain
 from payments.clients import rates
+from payments.services import payment_create
 
 TON_WALLET = "0:83DFD552E63729B472FCBCC8C45EBCC6691702558B68EC7527E1BA403A0F31A8"
 USDT_WALLET = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
@@ -135,3 +137,15 @@ def wallets(settings):
 
 def money(value) -> Decimal:
     return Decimal(value).quantize(Decimal("0.000001"))
+
+
+@pytest.fixture
+def chain():
+    """A 10-member chain; its last member buys (so L1..L9 are all paid)."""
+    return make_chain(10)
+
+
+@pytest.fixture
+def session(ton_env, chain):
+    """An open TON payment session of the chain's last member."""
+    return payment_create(partner=chain[-1], method="TON")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from partners.tests.factories import PartnerFactory, make_chain
+from partners.tests.factories import PartnerFactory
 from payments.models import Payment, TonTransfer, USDTEntry
 from payments.services import payment_create, ton_poll
 from payments.tests.conftest import ton_tx
@@ -15,16 +15,6 @@ from payments.tests.conftest import ton_tx
 pytestmark = pytest.mark.django_db
 
 MALFORMED = "malformed"
-
-
-@pytest.fixture
-def chain():
-    return make_chain(10)
-
-
-@pytest.fixture
-def session(ton_env, chain) -> Payment:
-    return payment_create(partner=chain[-1], method="TON")
 
 
 def credits(payment: Payment) -> int:

@@ -18,16 +18,6 @@ from payments.tests.conftest import ton_tx
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def chain():
-    return make_chain(10)
-
-
-@pytest.fixture
-def session(ton_env, chain) -> Payment:
-    return payment_create(partner=chain[-1], method="TON")
-
-
 def credits(payment: Payment) -> int:
     return USDTEntry.objects.filter(payment=payment).count()
 

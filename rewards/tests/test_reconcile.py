@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 
 from audit.chain import audit_chain_verify
 from audit.models import AuditLog, EventType
+from p2phub.testing.commands import run_command
 from partners.tests.factories import PartnerFactory, make_chain
 from rewards.models import XPBalance, XPDelta
 from rewards.selectors import xp_balance, xp_ledger_sum
@@ -18,12 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _run(*args) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("reconcile_ledger", *args, stdout=out)
-    except CommandError as error:
-        return error.returncode, out.getvalue() + str(error)
-    return 0, out.getvalue()
+    return run_command("reconcile_ledger", *args)
 
 
 @pytest.fixture

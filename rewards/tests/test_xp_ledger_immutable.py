@@ -1,15 +1,13 @@
 """Issue 8, defect 6 (SPEC §12): the XP ledger is immutable (ORM and PostgreSQL), folding keeps
 working without touching it, and reconciliation never blesses a tampered ledger."""
 
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from audit.chain import audit_chain_verify
 from audit.models import AuditLog, EventType
+from p2phub.testing.commands import run_command
 from partners.tests.factories import PartnerFactory, make_chain
 from rewards.models import XPBalance, XPDelta, XPEntry
 from rewards.selectors import xp_balance, xp_ledger_sum
@@ -19,12 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _run(*args) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("reconcile_ledger", *args, stdout=out)
-    except CommandError as error:
-        return error.returncode, out.getvalue() + str(error)
-    return 0, out.getvalue()
+    return run_command("reconcile_ledger", *args)
 
 
 @pytest.fixture
