@@ -50,7 +50,15 @@ class EventType(models.TextChoices):
     PAYOUT_REJECTED = "payout_rejected"
     STAFF_ACTION = "staff_action"
     SECURITY_AUTH_FAILED = "security_auth_failed"
+    SECURITY_STAFF_LOCKED_OUT = "security_staff_locked_out"
+    SECURITY_STAFF_DENIED = "security_staff_denied"
+    SECURITY_WEBHOOK_REJECTED = "security_webhook_rejected"
     LEDGER_MISMATCH = "ledger_mismatch"
+    WEB_SIGNED_IN = "web_signed_in"
+    WEB_LOGIN_LINK_ISSUED = "web_login_link_issued"
+    TELEGRAM_BLOCKED = "telegram_blocked"
+    FRAUD_HOLD_CLEARED = "fraud_hold_cleared"
+    TON_TRANSFER_ASSIGNED = "ton_transfer_assigned"
 
 
 def append_only_triggers(prefix: str) -> list:

@@ -266,6 +266,10 @@ TELEGRAM_MINI_APP_NAME = env.str("TELEGRAM_MINI_APP_NAME", default="app")
 TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
 INIT_DATA_MAX_AGE = env.int("INIT_DATA_MAX_AGE", default=3600)  # seconds
 INIT_DATA_MAX_BYTES = env.int("INIT_DATA_MAX_BYTES", default=8192)
+WEB_LOGIN_TOKEN_MINUTES = env.int("WEB_LOGIN_TOKEN_MINUTES", default=10)  # the bot's /login link
+# Set by `/r/<code>` (SPEC §10), read by the web sign-in's first join: "<code>" or "<code>_<platform>".
+REFERRAL_COOKIE_NAME = env.str("REFERRAL_COOKIE_NAME", default="p2p_ref")
+REFERRAL_COOKIE_DAYS = env.int("REFERRAL_COOKIE_DAYS", default=30)
 HTTP_CLIENT_TIMEOUT_SECONDS = env.float("HTTP_CLIENT_TIMEOUT_SECONDS", default=5.0)
 
 # --- Referral engine (SPEC §2) ------------------------------------------------------------------

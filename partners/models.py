@@ -165,6 +165,21 @@ class Notification(models.Model):
         return f"{self.kind} → {self.partner_id}"
 
 
+class WebLoginToken(models.Model):
+    """A one-time link from the bot's `/login` into the web dashboard: single use, short-lived,
+    and stored only as a SHA-256 digest, so a database leak holds no usable link.
+    Written only by partners.login_tokens."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="web_login_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"login link for {self.partner_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
 class StaffLoginAttempt(models.Model):
     """A failed staff sign-in for one (username, IP) pair; the row that reached the limit carries
     `locked_until`. In the database, not the cache, so the lockout holds when Redis is down.
