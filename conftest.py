@@ -1,6 +1,9 @@
 """Root fixtures. The suite runs on SQLite by default and on PostgreSQL + Redis when
 DATABASE_URL / REDIS_URL are set; tests marked `postgres` or `redis` skip loudly otherwise."""
 
+import os
+import shutil
+
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
@@ -11,16 +14,23 @@ from p2phub.testing.telegram import signed_init_data
 pytest_plugins = ["p2phub.testing.fixtures"]
 
 TEST_BOT_TOKEN = "42:TEST"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+# Playwright's sync API runs an event loop in the test thread; the ORM calls a browser test makes
+# around it are still plain synchronous ones.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="SKIPPED: needs PostgreSQL (set DATABASE_URL=postgres://...)")
     skip_redis = pytest.mark.skip(reason="SKIPPED: needs Redis (set REDIS_URL=redis://...)")
+    skip_browser = pytest.mark.skip(reason="SKIPPED: needs Chromium (apt-get install chromium)")
     for item in items:
         if "postgres" in item.keywords and not django_settings.IS_POSTGRES:
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not django_settings.REDIS_URL:
             item.add_marker(skip_redis)
+        if "browser" in item.keywords and not CHROMIUM:
+            item.add_marker(skip_browser)
 
 
 def pytest_report_header(config):
@@ -51,6 +61,25 @@ def _test_flush_may_empty_the_audit_log():
     DatabaseOperations.execute_sql_flush = flush
     yield
     DatabaseOperations.execute_sql_flush = original
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright launches Debian's Chromium, with the flags this sandboxed, offline
+    machine needs (no background networking, no sandbox as root)."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
 
 
 @pytest.fixture(autouse=True)
