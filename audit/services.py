@@ -51,7 +51,8 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditLog]:
         return []
     context = current_request_context()
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint: an audit append that fails must fail the caller's whole transaction.
+    with transaction.atomic(savepoint=False):
         _lock_chain_head()
         prev_hash = AuditLog.objects.order_by("-id").values_list("hash", flat=True).first() or AuditLog.GENESIS_HASH
         rows = []

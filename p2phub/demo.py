@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from p2phub.errors import DomainError
 from partners.models import Partner
+from partners.notifications import notifications_as_history
 from partners.services import SignupContext, partner_join
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,11 @@ class _Timeline:
             yield when, kind, action
 
 
+# Actions that are one service call owning its transaction: a refusal rolls back nothing else,
+# so they need no savepoint of their own inside the demo day's transaction.
+_SELF_CONTAINED = frozenset({"join", "checkin", "task_start", "task_claim"})
+
+
 class DemoNetwork:
     def __init__(self, *, members: int, pro_share: float, seed: int, admin_password: str, progress=None):
         self.admin_password = admin_password
@@ -124,7 +130,7 @@ class DemoNetwork:
             joined = self._join_time(index, rng, joined)
             buys_pro = rng.random() < self.pro_share
             buy_delay = timedelta(hours=rng.randrange(2, 72))
-            checks_in = index < 5 or index % 16 == 0
+            checks_in = index < 5 or index % 32 == 0
             checkin_rng = random.Random(self.seed * 7919 + index)
             # A handful of signups share their referrer's device: fraud scoring holds them for review.
             suspicious = parent_index is not None and index > 50 and index % 149 == 0
@@ -143,7 +149,7 @@ class DemoNetwork:
             self.timeline.add(joined, "join", (self._join, index, parent_index, profile, device))
             if buys_pro:
                 self.timeline.add(min(joined + buy_delay, self.now - timedelta(minutes=30)), "pro_payment", (self._buy_pro, index))
-            if index < 60:
+            if index < 40:
                 self.timeline.add(joined + timedelta(minutes=5), "task_start", (self._task_start, index, "invite_1_friend"))
                 self.timeline.add(joined + timedelta(minutes=5), "task_start", (self._task_start, index, "invite_3_friends"))
                 self.timeline.add(self.now - timedelta(minutes=20), "task_claim", (self._task_claim, index, "invite_1_friend"))
@@ -258,7 +264,8 @@ class DemoNetwork:
         total, step = len(self.timeline), 0
         current_day = None
         outer = None
-        with time_machine.travel(self.start, tick=False) as clock:
+        # The demo's notifications are 30 days of history: listed in-app, never sent.
+        with time_machine.travel(self.start, tick=False) as clock, notifications_as_history():
             try:
                 for when, kind, action in self.timeline.drain():
                     # One transaction a demo day: SQLite then syncs to disk 30 times, not 20,000.
@@ -287,8 +294,11 @@ class DemoNetwork:
             self.report.skipped[kind] += 1  # its member was not created (kept from an earlier run)
             return
         try:
-            with transaction.atomic():
+            if kind in _SELF_CONTAINED:
                 function(*args)
+            else:
+                with transaction.atomic():
+                    function(*args)
         except DomainError as error:
             # A rule said no (a task not yet met, nothing to refund): that is the demo being real.
             self.report.skipped[f"{kind}: {error.code}"] += 1

@@ -12,6 +12,9 @@ messages off); the in-app copy is what the dashboard and `GET /api/v1/me/notific
 """
 
 import logging
+from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -118,20 +121,27 @@ class NotificationDraft:
     created_at: datetime | None = None
 
 
-def notification_text(kind: str, params: dict[str, Any] | None = None, *, language: str = "en") -> tuple[str, str]:
-    """(title, body) of `kind` in `language` (en or ru; anything else falls back to English)."""
+def _supported_language(language: str | None) -> str:
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
+    """(title, body) of `kind` in the active language."""
     if kind not in _TEXTS:
         raise ValueError(f"Unknown notification kind {kind!r}; add it to Notification.Kind and the catalogue.")
-    params = params or {}
     title, body = _TEXTS[kind]
-    language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-    with translation.override(language):
-        rendered_title = str(title % params)  # `%` also picks the plural form (ngettext_lazy)
-        rendered_body = str(body % params)
+    rendered_title = str(title % params)  # `%` also picks the plural form (ngettext_lazy)
+    rendered_body = str(body % params)
     note = str(params.get("note") or "").strip()
     if note:
         rendered_body = f"{rendered_body} {note}"
     return rendered_title[:200], rendered_body
+
+
+def notification_text(kind: str, params: dict[str, Any] | None = None, *, language: str = "en") -> tuple[str, str]:
+    """(title, body) of `kind` in `language` (en or ru; anything else falls back to English)."""
+    with translation.override(_supported_language(language)):
+        return _render(kind, params or {})
 
 
 def notification_create(
@@ -165,20 +175,47 @@ def notification_create(
 notify = notification_create
 
 
-def notifications_create(drafts: list[NotificationDraft]) -> list[Notification]:
+_storing_history: ContextVar[bool] = ContextVar("notifications_storing_history", default=False)
+
+
+@contextmanager
+def notifications_as_history():
+    """Inside, notifications are stored as history: kept for the in-app list and marked
+    `skipped`, never delivered. `seed_demo` plays 30 past days; nobody is messaged about them."""
+    token = _storing_history.set(True)
+    try:
+        yield
+    finally:
+        _storing_history.reset(token)
+
+
+def notifications_create(drafts: list[NotificationDraft], *, keys_are_new: bool = False) -> list[Notification]:
     """Store many notifications with one language lookup and one INSERT (the signup, commission
     and daily-job paths), in the caller's transaction. Drafts whose dedupe key is already stored
-    are skipped. Returns the rows stored; their delivery is queued after commit."""
+    are skipped. Returns the rows stored; their delivery is queued after commit.
+
+    `keys_are_new`: the caller knows no row can hold these dedupe keys yet (they name a ledger
+    row it has just inserted), so the INSERT runs without the savepoint that recovers from a
+    duplicate; were a key stored after all, the unique constraint fails the caller instead."""
     if not drafts:
         return []
     missing = {d.partner_id for d in drafts if d.language is None}
     languages = dict(Partner.objects.filter(pk__in=missing).values_list("pk", "language")) if missing else {}
     now = timezone.now()
+    history = _storing_history.get()
+    delivery = Notification.Delivery.SKIPPED if history else Notification.Delivery.PENDING
+    # One language switch per language, not per row (a signup stores up to nine).
+    by_language: dict[str, list[int]] = defaultdict(list)
+    for index, draft in enumerate(drafts):
+        by_language[_supported_language(draft.language or languages.get(draft.partner_id))].append(index)
+    texts: dict[int, tuple[str, str]] = {}
+    for language, indexes in by_language.items():
+        with translation.override(language):
+            for index in indexes:
+                texts[index] = _render(drafts[index].kind, drafts[index].params)
     rows = []
-    for draft in drafts:
-        title, body = notification_text(
-            draft.kind, draft.params, language=draft.language or languages.get(draft.partner_id, "en")
-        )
+    for index, draft in enumerate(drafts):
+        title, body = texts[index]
         rows.append(
             Notification(
                 partner_id=draft.partner_id,
@@ -187,12 +224,13 @@ def notifications_create(drafts: list[NotificationDraft]) -> list[Notification]:
                 body=body,
                 data=draft.data,
                 dedupe_key=draft.dedupe_key,
+                delivery=delivery,
                 created_at=draft.created_at or now,
             )
         )
-    created = _insert(rows)
+    created = Notification.objects.bulk_create(rows) if keys_are_new else _insert(rows)
     ids = [row.pk for row in created if row.pk is not None]
-    if ids:
+    if ids and not history:
         transaction.on_commit(partial(_enqueue_delivery, ids), robust=True)
     return created
 

@@ -51,20 +51,22 @@ def referral_award_key(new_member_id: int, recipient_id: int) -> str:
     return f"referral:{new_member_id}:{recipient_id}"
 
 
-def _planned_awards(new_member: Partner, now) -> list[dict]:
-    """[{partner_id, level, amount}] for the active ancestors L1..L9, PRO x5 at this moment.
+def _planned_awards(new_member: Partner, now) -> tuple[list[dict], dict[int, str]]:
+    """[{partner_id, level, amount}] for the active ancestors L1..L9, PRO x5 at this moment, and
+    the recipients' languages (for their notifications, without a second lookup).
     Banned or deactivated ancestors earn nothing (their level is not passed upwards)."""
     amounts = settings.REFERRAL_XP_BY_LEVEL
     multiplier = settings.PRO_XP_MULTIPLIER
     levels = min(settings.REFERRAL_MAX_LEVELS, len(amounts))
-    planned = []
+    planned, languages = [], {}
     for level, ancestor in enumerate(partner_ancestors(new_member, levels=levels), start=1):
         if ancestor.status != Partner.Status.ACTIVE:
             continue
         amount = amounts[level - 1] * (multiplier if ancestor.pro_active_at(now) else 1)
         if amount:
             planned.append({"partner_id": ancestor.pk, "level": level, "amount": amount})
-    return planned
+            languages[ancestor.pk] = ancestor.language
+    return planned, languages
 
 
 def _xp_awards(new_member_id: int, planned: list[dict], audit_event: str, metadata: dict) -> list[XPAward]:
@@ -86,11 +88,14 @@ def _xp_awards(new_member_id: int, planned: list[dict], audit_event: str, metada
 _REFERRAL_KINDS = {1: Kind.REFERRAL_L1, 2: Kind.REFERRAL_L2}
 
 
-def referral_notifications_store(new_member: Partner, paid: list[XPEntry]) -> None:
+def referral_notifications_store(
+    new_member: Partner, paid: list[XPEntry], *, languages: dict[int, str] | None = None, first_run: bool = False
+) -> None:
     """The recipients' notifications of the referral XP just paid (one INSERT): a new L1 or L2
     referral with the member's name and the XP earned, L3-L9 activity as REFERRAL_DEEP rows for
     the hourly digest. Keyed like the ledger rows, so a reprocessed award notifies nobody twice."""
     name = new_member.display_name
+    languages = languages or {}
     notifications_create(
         [
             NotificationDraft(
@@ -99,9 +104,11 @@ def referral_notifications_store(new_member: Partner, paid: list[XPEntry]) -> No
                 params={"name": name, "xp": entry.amount, "level": entry.level},
                 data={"new_member_id": new_member.pk, "level": entry.level, "xp": entry.amount},
                 dedupe_key=referral_award_key(new_member.pk, entry.partner_id),
+                language=languages.get(entry.partner_id),
             )
             for entry in paid
-        ]
+        ],
+        keys_are_new=first_run,  # keyed like the ledger rows this join has just inserted
     )
 
 
@@ -158,7 +165,11 @@ def _hold_or_block(new_member: Partner, planned: list[dict], assessment: Assessm
 
 
 def referral_awards_process(
-    new_member: Partner, *, signals: SignupSignals | None = None, failures: list[XPAwardFailure] | None = None
+    new_member: Partner,
+    *,
+    signals: SignupSignals | None = None,
+    failures: list[XPAwardFailure] | None = None,
+    first_run: bool = False,
 ) -> list[AuditEntry]:
     """Pay, withhold, hold or block the referral awards of one signup, and return the audit
     entries for the caller's single audit append. Runs inside the caller's transaction.
@@ -175,7 +186,7 @@ def referral_awards_process(
         return []
     signals = signals or SignupSignals()
     now = timezone.now()
-    planned = _planned_awards(new_member, now)
+    planned, languages = _planned_awards(new_member, now)
     assessment = signup_assess(new_member, signals)
     entries: list[AuditEntry] = []
 
@@ -189,8 +200,12 @@ def referral_awards_process(
         return entries + _hold_or_block(new_member, planned, assessment)
 
     metadata = {"fraud_score": assessment.score} if assessment.score else {}
-    result = xp_award_many(_xp_awards(new_member.pk, planned, EventType.XP_AWARDED, metadata), allow_failures=True)
-    referral_notifications_store(new_member, result.entries)
+    result = xp_award_many(
+        _xp_awards(new_member.pk, planned, EventType.XP_AWARDED, metadata),
+        allow_failures=True,
+        keys_are_new=first_run,  # the join itself: nothing can be paid for this member yet
+    )
+    referral_notifications_store(new_member, result.entries, languages=languages, first_run=first_run)
     if result.failed:
         if failures is None:
             referral_award_retry_queue(new_member, signals=signals, error=_failure_text(result.failed))
@@ -272,7 +287,7 @@ def referral_awards_for_join(*, partner: Partner, signup=None) -> list[AuditEntr
     signals = SignupSignals.from_signup(signup)
     try:
         with transaction.atomic():
-            entries = referral_awards_process(partner, signals=signals)
+            entries = referral_awards_process(partner, signals=signals, first_run=True)
             sightings_record(partner_id=partner.pk, ip_hash=signals.ip_hash, device_hash=signals.device_hash)
             return entries
     except Exception as error:  # noqa: BLE001 - isolating the join from any award failure

@@ -142,3 +142,30 @@ def test_mark_read_marks_only_the_member_unread_ones():
     assert notifications_mark_read(partner=member) == 3
     assert notifications_mark_read(partner=member) == 0
     assert Notification.objects.filter(partner=other, read_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_notifications_stored_as_history_are_listed_but_never_delivered(django_capture_on_commit_callbacks):
+    from partners.notifications import notifications_as_history
+
+    member = PartnerFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, notifications_as_history():
+        note = notification_create(partner=member, kind=Kind.PRO_EXPIRED)
+    assert callbacks == []
+    assert note.delivery == Notification.Delivery.SKIPPED
+    assert list(Notification.objects.filter(partner=member)) == [note]
+    after = notification_create(partner=member, kind=Kind.PRO_EXPIRED)  # outside: delivered as usual
+    assert after.delivery == Notification.Delivery.PENDING
+
+
+@pytest.mark.django_db
+def test_a_signup_stores_its_referral_notifications_in_each_recipients_language():
+    ru_sponsor = PartnerFactory(language="ru")
+    en_leader = PartnerFactory(referrer=None, language="en")
+    middle = PartnerFactory(referrer=en_leader, language="ru")
+    PartnerFactory(referrer=ru_sponsor, first_name="Anna", last_name="K")
+    PartnerFactory(referrer=middle, first_name="Oleg", last_name="P")
+
+    assert Notification.objects.get(partner=ru_sponsor, kind=Kind.REFERRAL_L1).title == "Новый реферал: Anna K"
+    assert Notification.objects.get(partner=middle, kind=Kind.REFERRAL_L1).title == "Новый реферал: Oleg P"
+    assert Notification.objects.get(partner=en_leader, kind=Kind.REFERRAL_L2).title == "New level 2 referral: Oleg P"

@@ -153,7 +153,7 @@ def _buyer_with_open_payment(depth: int) -> Payment:
 # a savepoint pair, so a dedupe-key race never aborts the payment), audit head + insert
 # (+ on PostgreSQL: SET CONSTRAINTS ALL IMMEDIATE and the advisory chain lock), and two
 # savepoint pairs (the test's transaction turns both atomic blocks into savepoints).
-COMPLETION_QUERIES = {"sqlite": 17, "postgresql": 19}
+COMPLETION_QUERIES = {"sqlite": 15, "postgresql": 17}
 
 
 @pytest.mark.parametrize("depth", [10, 61])  # buyer at depth 10 / 61: 9 and 60 ancestors

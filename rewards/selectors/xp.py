@@ -1,6 +1,7 @@
 """Exact XP balances: folded balance + unfolded deltas, read in one statement so a concurrent
 fold (which moves deltas into the balance in one transaction) can never be half-seen."""
 
+from django.db import connection
 from django.db.models import BigIntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -33,12 +34,24 @@ def xp_balance(partner_id: int) -> int:
 
 
 def xp_balances(partner_ids) -> dict[int, int]:
-    """{partner_id: exact XP} in one query."""
-    ids = list(partner_ids)
+    """{partner_id: exact XP} in one statement (so a concurrent fold is seen whole or not at
+    all). Hand-written SQL: this read sits on every award and profile, and building the
+    equivalent ORM subquery annotation cost more than running it."""
+    ids = sorted({int(pk) for pk in partner_ids})
     if not ids:
         return {}
-    rows = partners_with_xp(Partner.objects.filter(pk__in=ids).order_by()).values_list("pk", "xp")
-    return {pk: xp for pk, xp in rows}
+    placeholders = ", ".join(["%s"] * len(ids))
+    balance, delta = XPBalance._meta.db_table, XPDelta._meta.db_table
+    sql = (
+        f"SELECT partner_id, SUM(xp) FROM ("
+        f"SELECT partner_id, xp FROM {balance} WHERE partner_id IN ({placeholders}) "
+        f"UNION ALL SELECT partner_id, amount FROM {delta} WHERE partner_id IN ({placeholders})"
+        f") AS parts GROUP BY partner_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids + ids)
+        found = {pk: int(total) for pk, total in cursor.fetchall()}
+    return {pk: found.get(pk, 0) for pk in ids}
 
 
 def xp_ledger_sum(partner_id: int) -> int:

@@ -49,7 +49,7 @@ def checkin_record(*, partner: Partner, now: datetime | None = None) -> CheckInR
         existing = CheckIn.objects.filter(partner_id=partner.pk, day=today).first()
         if existing:
             return _already(existing, state)
-        is_pro = Partner.objects.get(pk=partner.pk).pro_active_at(now)
+        is_pro = partner.pro_active_at(now)  # as loaded by the caller for this request
         step = next_streak(
             previous_day=state.last_checkin_date, previous_streak=state.current, today=today,
             is_pro=is_pro, used_freeze_weeks=_used_freeze_weeks(partner.pk) if is_pro else set(),
@@ -79,7 +79,8 @@ def checkin_record(*, partner: Partner, now: datetime | None = None) -> CheckInR
                               "pro": is_pro, "freeze_week": step.freeze_week},
                     audit_event=EventType.CHECKIN,
                 )
-            ]
+            ],
+            keys_are_new=True,  # the CheckIn row of today was just inserted
         )
         earned, badge_audit = _award_badges(partner.pk, step.streak, now)
         audit_record_many(award.audit_entries + badge_audit)

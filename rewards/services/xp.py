@@ -111,20 +111,28 @@ def _insert_entries(entries: list[XPEntry]) -> tuple[list[XPEntry], list[tuple[X
 
 
 def xp_award_many(
-    awards: list[XPAward], *, detect_level_ups: bool = True, allow_failures: bool = False
+    awards: list[XPAward], *, detect_level_ups: bool = True, allow_failures: bool = False, keys_are_new: bool = False
 ) -> XPAwardResult:
     """Append XP awards (idempotent per key). Must run inside the caller's transaction; returns
     the audit entries for the caller's single audit append at the end of that transaction.
 
     A row that cannot be written raises its database error (the caller's transaction decides),
     unless `allow_failures`: then the other rows are still written and the failed ones are
-    returned in `failed`, for the caller to queue durably."""
+    returned in `failed`, for the caller to queue durably.
+
+    `keys_are_new`: the caller just created what the keys name (a new member, today's check-in
+    row), so the look-up of already-written keys is skipped. Still exact if that is wrong: the
+    unique key refuses the row and the one-by-one path recognises it as already written."""
     awards = [a for a in awards if a.amount]
     if not awards:
         return XPAwardResult([], [], [])
-    existing = set(
-        XPEntry.objects.filter(idempotency_key__in=[a.idempotency_key for a in awards]).values_list(
-            "idempotency_key", flat=True
+    existing = (
+        set()
+        if keys_are_new
+        else set(
+            XPEntry.objects.filter(idempotency_key__in=[a.idempotency_key for a in awards]).values_list(
+                "idempotency_key", flat=True
+            )
         )
     )
     awards = [a for a in awards if a.idempotency_key not in existing]

@@ -1,0 +1,27 @@
+"""The two hottest writes run a fixed number of statements, whatever the depth of the tree."""
+
+import pytest
+from django.db import connection
+
+from partners.services import SignupContext, partner_join
+from partners.tests.factories import make_chain
+from rewards.services import checkin_record
+
+pytestmark = pytest.mark.django_db
+
+# Savepoints included. PostgreSQL adds the tree and audit-chain locks and SET CONSTRAINTS.
+SIGNUP_QUERIES = {"sqlite": 25, "postgresql": 32}
+CHECKIN_QUERIES = {"sqlite": 16, "postgresql": 18}
+
+
+@pytest.mark.parametrize("depth", [9, 30])
+def test_a_signup_and_a_checkin_cost_the_same_at_any_depth(depth, django_assert_num_queries):
+    chain = make_chain(depth)
+    with django_assert_num_queries(SIGNUP_QUERIES[connection.vendor]):
+        joined = partner_join(
+            referral_code=chain[-1].referral_code, telegram_id=4_200_000_001, first_name="New",
+            signup=SignupContext(ip="203.0.113.7", user_agent="Mozilla/5.0"),
+        )
+    assert joined.created and joined.partner.depth == depth + 1
+    with django_assert_num_queries(CHECKIN_QUERIES[connection.vendor]):
+        checkin_record(partner=chain[-1])
