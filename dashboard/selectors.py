@@ -40,13 +40,14 @@ def network_level_members(partner: Partner, *, level: int, search: str = "") -> 
 
 
 def downline_node(partner: Partner, node_id: int) -> Partner | None:
-    """A member of `partner`'s downline within the referral depth (or the partner), else None."""
+    """A member of `partner`'s downline whose referrals are still within the 9 levels (L1-L8),
+    or the partner; else None. The tree explorer opens only these."""
     if node_id == partner.pk:
         return partner
     return (
         Partner.objects.filter(
             pk=node_id, path__startswith=partner.path, depth__gt=partner.depth,
-            depth__lte=partner.depth + settings.REFERRAL_MAX_LEVELS,
+            depth__lt=partner.depth + settings.REFERRAL_MAX_LEVELS,
         )
         .only("id", "path", "depth", "numchild", "username", "first_name", "last_name", "joined_at", "is_pro", "pro_expires_at")
         .first()

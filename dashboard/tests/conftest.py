@@ -43,3 +43,7 @@ def sign_in(client):
         return client
 
     return build
+
+
+# The payments app's fake rate source + TON indexer (a local HTTP server speaking their wire format).
+from payments.tests.conftest import ton_env, wallets  # noqa: E402, F401
