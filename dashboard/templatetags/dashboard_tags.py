@@ -21,17 +21,28 @@ def num(value, places=None):
     return formats.number_format(number, decimal_pos=decimal_pos, use_l10n=True, force_grouping=True)
 
 
-@register.filter
-def money(value, places=2):
-    """USDT: at least two decimals, up to six when the amount has them (nothing is rounded away)."""
+def _trimmed(value, minimum: int, maximum: int):
     if value is None or value == "":
         return ""
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return value
-    shown = max(int(places), min(6, -amount.normalize().as_tuple().exponent if amount != amount.to_integral() else 0))
+    places = -amount.normalize().as_tuple().exponent if amount != amount.to_integral() else 0
+    shown = max(minimum, min(maximum, places))
     return formats.number_format(amount, decimal_pos=shown, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def money(value, places=2):
+    """USDT: at least two decimals, up to six when the amount has them (nothing is rounded away)."""
+    return _trimmed(value, int(places), 6)
+
+
+@register.filter
+def coins(value):
+    """TON: up to nine decimals (nanotons), trailing zeros dropped, at least two."""
+    return _trimmed(value, 2, 9)
 
 
 @register.filter
@@ -47,12 +58,12 @@ def percent(value, places=0):
 
 
 @register.filter
-def signed(value):
-    """+35 / −12 with the language's separators."""
+def signed(value, currency="XP"):
+    """+35 XP / −12.50 USDT with the language's separators."""
     if value is None or value == "":
         return ""
     number = Decimal(str(value))
-    text = num(abs(number)) if number == number.to_integral() else money(abs(number))
+    text = money(abs(number)) if currency != "XP" else num(abs(number))
     return f"+{text}" if number >= 0 else f"−{text}"
 
 

@@ -5,10 +5,9 @@ from django.contrib import messages
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dashboard.access import SESSION_LANGUAGE_KEY, activate_language
+from dashboard.access import SESSION_LANGUAGE_KEY, activate_language, member_page
 from dashboard.forms import LanguageForm, PreferencesForm
 from dashboard.views.common import back, page
-from dashboard.access import member_page
 from partners.services import partner_update_preferences
 
 

@@ -7,8 +7,8 @@ import logging
 import time
 
 from django.conf import settings
-from django.contrib.auth import login, logout
 from django.contrib import messages
+from django.contrib.auth import login, logout
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -202,7 +202,8 @@ def mini_app_sign_in(request):
 
 @require_POST
 def logout_view(request):
-    language = request.session.get(SESSION_LANGUAGE_KEY)
+    partner = request_partner(request)
+    language = page_language(request, partner)  # the signed-out pages keep the member's language
     logout(request)
     if language:
         request.session[SESSION_LANGUAGE_KEY] = language

@@ -23,6 +23,10 @@
     setTimeout(function () { button.disabled = true; }, 0);
   });
 
+  // The section tabs scroll sideways on narrow screens: keep the current one in view.
+  var current = document.querySelector('.tabs [aria-current="page"]');
+  if (current && current.scrollIntoView) current.scrollIntoView({block: "nearest", inline: "center"});
+
   // 2. Payment countdown and status.
   var countdown = document.getElementById("countdown");
   if (countdown) {
