@@ -115,3 +115,14 @@ def test_every_russian_message_is_translated():
 def test_every_route_has_a_name():
     assert all(pattern.name for pattern in [*signin_urls, *dashboard_urls])
     assert reverse("web-login") == "/login/" and reverse("dashboard-home") == "/dashboard/"
+
+
+def test_a_missing_page_is_a_translated_404_page(member_client, member):
+    _russian(member)
+    response = member_client.get("/dashboard/network/?level=10")
+    assert response.status_code == 404 and "Страница не найдена" in response.content.decode()
+
+
+def test_a_widget_sign_up_takes_the_browsers_language(client, widget_data):
+    client.get("/login/telegram/", widget_data(user_id=9030), HTTP_ACCEPT_LANGUAGE="ru-RU,ru;q=0.9")
+    assert Partner.objects.get(telegram_id=9030).language == "ru"

@@ -129,7 +129,7 @@ def login_widget_callback(request):
         telegram_user=telegram_user,
         referral_code=referral_code_from_cookie(request.COOKIES.get(settings.REFERRAL_COOKIE_NAME)),
         signup=_signup_context(request, "web", float(data.get("auth_date") or 0) or None),
-        language=request.session.get(SESSION_LANGUAGE_KEY, ""),
+        language=request.LANGUAGE_CODE,  # the widget sends no language: ?lang= or the browser's
     )
     if result.partner.status != Partner.Status.ACTIVE:
         return _refusal(request, 403, _("Account suspended"), _("This account is suspended. Contact support."))
