@@ -22,6 +22,8 @@ from partners.tests.factories import PartnerFactory
 from payments.services import payment_complete, payment_create, usdt_correction_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# CI machines are shared: wait longer than Playwright's 5 s before calling a page broken.
+expect.set_options(timeout=20_000)
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 WIDTHS = {"360": {"width": 360, "height": 780}, "1366": {"width": 1366, "height": 900}}
@@ -56,6 +58,7 @@ document.documentElement.style.setProperty("--tg-theme-button-color", "#2ea6ff")
 
 @pytest.fixture
 def offline_telegram(page):
+    page.set_default_timeout(30_000)
     def install(init_data: str = ""):
         page.route(
             re.compile(r"^https://telegram\.org/js/telegram-web-app\.js.*"),

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from dashboard.tests.builders import bulk_downline
-from partners.models import Notification, Partner
+from partners.models import Notification
 from partners.notifications import Kind, notification_create
+from partners.services import partner_update_preferences
 from partners.tests.factories import PartnerFactory, make_pro
 from payments.models import Payment, Payout
 from payments.services import payment_complete, payment_create, payout_request, usdt_correction_create
@@ -213,11 +214,12 @@ def test_pro_members_see_five_times_the_reward(member_client, member):
 # --- Leaderboards -------------------------------------------------------------------------------------
 
 
-def test_leaderboards_show_the_top_and_my_rank(member_client, member):
-    rival = PartnerFactory(first_name="Top")
-    checkin_record(partner=rival)
-    checkin_record(partner=member)
-    PartnerFactory(referrer=rival)
+def test_leaderboards_show_the_top_and_my_rank(member_client, member, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the Redis boards sync after commit
+        rival = PartnerFactory(first_name="Top")
+        checkin_record(partner=rival)
+        checkin_record(partner=member)
+        PartnerFactory(referrer=rival)
     body = text(member_client.get("/dashboard/leaderboard/?board=xp"))
     assert 'data-testid="my-rank">#2<' in body and "Top" in body
     for board in ("week", "month", "streak"):
@@ -225,9 +227,10 @@ def test_leaderboards_show_the_top_and_my_rank(member_client, member):
     assert member_client.get("/dashboard/leaderboard/?board=nope").status_code == 404
 
 
-def test_an_opted_out_member_is_told_why_they_are_not_ranked(member_client, member):
-    Partner.objects.filter(pk=member.pk).update(leaderboard_visibility="hidden")
-    checkin_record(partner=member)
+def test_an_opted_out_member_is_told_why_they_are_not_ranked(member_client, member, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        partner_update_preferences(partner=member, leaderboard_visibility="hidden")
+        checkin_record(partner=member)
     assert "You chose to stay off the leaderboards" in text(member_client.get("/dashboard/leaderboard/"))
 
 
