@@ -13,7 +13,7 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 BROWSE_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 DEV_SITE_URL = http://$(BROWSE_HOST):$(PORT)
 
-.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-requests fuzz-api clean
+.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-requests fuzz-api clean screenshots messages
 
 # Runtime packages only (requirements.txt): what `make run` and `make serve` need.
 $(VENV)/.installed: requirements.txt
@@ -80,6 +80,19 @@ bench-requests: install
 # loopback runserver (bench/api_fuzz.py; FUZZ_MAX_EXAMPLES, FUZZ_CHECKS, ... tune it).
 fuzz-api: install-dev
 	$(PY) bench/api_fuzz.py
+
+# The member dashboard in Chromium: every page at 360 px and 1366 px, English and Russian, into
+# screenshots/ (git-ignored), from the browser test that walks the dashboard.
+screenshots: install-dev
+	$(PY) -m pytest -q -m browser dashboard/tests/test_browser_dashboard.py
+	@echo "screenshots in ./screenshots/"
+
+# Re-extract the dashboard's strings into locale/ru (the apps keep their own catalogues) and compile.
+messages: install-dev
+	$(PY) manage.py makemessages -l ru --no-location --no-obsolete -i ".venv/*" -i "partners/*" -i "rewards/*" \
+	  -i "payments/*" -i "referrals/*" -i "audit/*" -i "p2phub/*" -i "bench/*" -i "templates/registration/*" \
+	  -i "templates/landing.html" -i "templates/base.html" -i "dashboard/tests/*" -i "staticfiles/*"
+	msgfmt -c --statistics locale/ru/LC_MESSAGES/django.po -o locale/ru/LC_MESSAGES/django.mo
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "referrals",
     "rewards",
     "payments",
+    "dashboard",  # the member web dashboard and web sign-in (builds on every app above)
 ]
 
 MIDDLEWARE = [
@@ -174,6 +175,8 @@ STAFF_LOGIN_MAX_FAILURES = env.int("STAFF_LOGIN_MAX_FAILURES", default=5)
 STAFF_LOGIN_WINDOW_MINUTES = env.int("STAFF_LOGIN_WINDOW_MINUTES", default=15)
 STAFF_LOGIN_LOCKOUT_MINUTES = env.int("STAFF_LOGIN_LOCKOUT_MINUTES", default=15)
 LANGUAGE_CODE = "en"
+# The web dashboard's and sign-in pages' translations (the apps keep their own in <app>/locale).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -195,6 +198,16 @@ STORAGES = {
 # --- Security (production) --------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# The dashboard also runs as the Telegram Mini App, which Telegram Web shows in an iframe on
+# another site (web.telegram.org): a session cookie there is a third-party cookie, which browsers
+# only send with SameSite=None; Secure. So production uses None for the session and CSRF cookies
+# (CSRF still holds: every POST carries the token and Django checks Origin/Referer); local HTTP
+# development keeps Lax, because browsers drop SameSite=None cookies that are not Secure.
+SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="None" if PRODUCTION else "Lax")
+CSRF_COOKIE_SAMESITE = env.str("CSRF_COOKIE_SAMESITE", default="None" if PRODUCTION else "Lax")
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+# Who may frame the dashboard pages (CSP frame-ancestors; every other page keeps DENY).
+DASHBOARD_FRAME_ANCESTORS = env.list("DASHBOARD_FRAME_ANCESTORS", default=["https://web.telegram.org"])
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

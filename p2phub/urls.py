@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dashboard.urls import dashboard_urls, signin_urls
 from p2phub import health
 from partners import views as partner_views
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
@@ -37,6 +38,9 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[], authentication_classes=[]),
         name="api-docs",
     ),
+    # Member web sign-in and dashboard (dashboard.urls).
+    *signin_urls,
+    path("dashboard/", include(dashboard_urls)),
     path("health/ping/", health.ping, name="health-ping"),
     path("health/", health.health, name="health"),
 ]
