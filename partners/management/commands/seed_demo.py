@@ -63,5 +63,8 @@ class Command(BaseCommand):
             f"  Mini App API:  .venv/bin/python manage.py demo_init_data {top.telegram_id}\n"
             "                 prints a signed `Authorization: tma …` header (valid for INIT_DATA_MAX_AGE seconds)\n"
             f"                 for {top.display_name} ({top.referral_code}), the top of the demo network.\n"
+            f"  Web dashboard: .venv/bin/python manage.py web_login_link {top.referral_code}\n"
+            "                 prints a one-time sign-in link (10 minutes), as the bot's /login sends\n"
+            f"  Staff charts:  {settings.SITE_URL}/staff/  (signed in as 'admin')\n"
             f"  API docs:      {settings.SITE_URL}/api/docs/\n"
         )
