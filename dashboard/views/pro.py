@@ -3,6 +3,7 @@ session's page with the TON amount, QR code, ton:// link, countdown and a status
 itself (payment_check_ton for "check now"), or the USDT address, amount and tx hash form
 (payment_submit_usdt). The same services as /api/v1/pro/ and /api/v1/payments/."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
@@ -85,6 +86,9 @@ def payment_detail(request, payment_id: int):
         "seconds_left": max(0, int((payment.expires_at - now).total_seconds())) if pending else 0,
         "qr": mark_safe(qr_svg(payment.ton_link or payment.address)) if pending else None,  # noqa: S308 - segno's own SVG
         "form": TxHashForm(),
+        # The quote carries TON_QUOTE_MARKUP over price / rate (the rate may move before the
+        # transfer lands); the page says so, or the amount would not add up for the member.
+        "markup_percent": ((settings.TON_QUOTE_MARKUP - 1) * 100).normalize(),
     }
     return page(request, "dashboard/payment.html", "pro", context)
 
