@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from p2phub import health
 from partners import views as partner_views
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
 from partners.staff_login import staff_login_view
+from referrals import views as referral_views
 
 # Both staff sign-in pages are rate limited with a lockout (partners.staff_login).
 admin.site.login_form = StaffAdminAuthenticationForm
@@ -37,6 +38,9 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[], authentication_classes=[]),
         name="api-docs",
     ),
+    # Referral links (SPEC §10): any value after /r/ is looked at, an unknown one redirects.
+    re_path(r"^r/(?P<code>[^/]*)/?$", referral_views.referral_link, name="referral-link"),
+    path("join/", referral_views.landing, name="share-landing"),
     path("health/ping/", health.ping, name="health-ping"),
     path("health/", health.health, name="health"),
 ]
