@@ -18,6 +18,8 @@ _TOKEN = re.compile(r"\{[^{}\[\]]*\}|[\[\]{}]|[^\[\]{}]+")
 _SPACES = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+([.,!?;:)])")
 _TRAILING_SPACES = re.compile(r"[ \t]+\n")
+_LEADING_SPACES = re.compile(r"\n[ \t]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class TemplateError(ValueError):
@@ -78,4 +80,5 @@ def template_render(body: str, values: dict[str, str | None]) -> str:
         )
     text = "".join(pieces)
     text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", _SPACES.sub(" ", text))
-    return _TRAILING_SPACES.sub("\n", text).strip()
+    text = _LEADING_SPACES.sub("\n", _TRAILING_SPACES.sub("\n", text))
+    return _BLANK_LINES.sub("\n\n", text).strip()
