@@ -21,6 +21,10 @@ def referral_link(request, code: str):
     form partners.links parses) and answer 302 to the landing page. An unknown or malformed
     code redirects there without a click or a cookie. Last click wins: a newer link's click
     replaces the cookie of an older one."""
+    if request.method == "HEAD":
+        # Link checkers and preview fetchers probe with HEAD; nobody clicked, so nothing is
+        # recorded or attributed.
+        return HttpResponseRedirect(reverse("share-landing"))
     result = share_click_record(
         code=code,
         platform=request.GET.get("p"),

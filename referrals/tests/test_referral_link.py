@@ -79,7 +79,9 @@ def test_nul_bytes_are_refused_by_the_bad_input_guard_without_attribution(path, 
 
 def test_only_safe_methods(referrer):
     assert Client().post(f"/r/{referrer.referral_code}").status_code == 405
-    assert Client().head(f"/r/{referrer.referral_code}").status_code == 302
+    head = Client().head(f"/r/{referrer.referral_code}", HTTP_USER_AGENT=BROWSER)
+    assert head.status_code == 302 and head["Location"] == "/join/"
+    assert not ShareClick.objects.exists() and not head.cookies  # a probe, not a click
 
 
 @pytest.mark.parametrize(
