@@ -112,12 +112,6 @@ def _template_data(partner: Partner, template: ShareTemplate, figures: MemberFig
     }
 
 
-def share_templates_for(partner: Partner) -> list[dict]:
-    """The active templates in the member's language, filled from the member's real figures."""
-    figures = member_share_figures(partner)
-    return [_template_data(partner, template, figures) for template in _active_templates(partner.language)]
-
-
 def _platform_text(platform: str, templates: list[ShareTemplate], partner: Partner, figures: MemberFigures) -> str:
     """The text of a platform's share button: its first own template, else the first general
     one, filled without the link (the share URL carries the link itself)."""
