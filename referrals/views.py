@@ -61,7 +61,6 @@ def landing(request):
         if ref.code
         else None
     )
-    compact = ref.compact if referrer else ""
     context = {
         "referrer_name": referrer.display_name if referrer else "",
         "bot_link": links.bot_link(ref.code, ref.platform)
@@ -73,6 +72,6 @@ def landing(request):
             else f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}/{settings.TELEGRAM_MINI_APP_NAME}"
         ),
         "web_login_url": "/login/",
-        "code": compact,
+        "code": ref.code if referrer else "",  # the code alone: the tag means nothing to a visitor
     }
     return render(request, "referrals/landing.html", context)
