@@ -245,6 +245,7 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="600/min"),
         "payments": env.str("THROTTLE_PAYMENTS", default="20/min"),
         "payouts": env.str("THROTTLE_PAYOUTS", default="10/min"),
+        "share_events": env.str("THROTTLE_SHARE_EVENTS", default="30/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=None) if env.str("NUM_PROXIES", default="") else None,
 }

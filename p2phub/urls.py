@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dashboard.urls import dashboard_urls, signin_urls
@@ -8,6 +8,7 @@ from p2phub import health
 from partners import views as partner_views
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
 from partners.staff_login import staff_login_view
+from referrals import views as referral_views
 
 # Both staff sign-in pages are rate limited with a lockout (partners.staff_login).
 admin.site.login_form = StaffAdminAuthenticationForm
@@ -41,6 +42,9 @@ urlpatterns = [
     # Member web sign-in and dashboard (dashboard.urls).
     *signin_urls,
     path("dashboard/", include(dashboard_urls)),
+    # Referral links (SPEC §10): any value after /r/ is looked at, an unknown one redirects.
+    re_path(r"^r/(?P<code>[^/]*)/?$", referral_views.referral_link, name="referral-link"),
+    path("join/", referral_views.landing, name="share-landing"),
     path("health/ping/", health.ping, name="health-ping"),
     path("health/", health.health, name="health"),
 ]

@@ -2,7 +2,7 @@
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -13,6 +13,7 @@ from audit.services import AuditEntry, audit_record, audit_record_many
 from p2phub.db import run_with_transaction_retry
 from p2phub.errors import ConflictError, DomainError
 from partners.eligibility import partner_eligibility_changed
+from partners.links import DIRECT, parse_referral_ref
 from partners.models import Partner, PendingAttribution
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class SignupContext:
     device_fingerprint: str = ""
     channel: str = "mini_app"  # mini_app | web | bot | seed | staff
     client_started_at: float | None = None  # unix time the client says the flow began
+    # The platform the invitation was shared on (referrals' per-platform funnel). Left empty,
+    # it is read from the code's platform tag (`P2P-7F3A9C21_wa`, see partners.links).
+    platform: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,9 @@ def generate_referral_code() -> str:
 
 
 def partner_find_by_code(code: str | None) -> Partner | None:
-    normalized = normalize_referral_code(code)
-    if not referral_code_is_valid(normalized):
+    """The member a code (or a code with a platform tag, see partners.links) names."""
+    normalized = parse_referral_ref(code).code
+    if not normalized:
         return None
     return Partner.objects.filter(referral_code=normalized).first()
 
@@ -209,6 +214,8 @@ def partner_join(
         attribution = "none"
     if referrer is None and normalized_code:
         referrer = partner_find_by_code(normalized_code)
+    if not signup.platform:
+        signup = replace(signup, platform=parse_referral_ref(referral_code).platform if referral_code else DIRECT)
     unknown_code = bool(normalized_code) and referrer is None
     language = language if language in Partner.Language.values else Partner.Language.EN
 
@@ -271,8 +278,8 @@ def partner_join(
 
 def pending_attribution_record(*, telegram_id: int, referral_code: str) -> None:
     """The bot saw `/start <code>` from a Telegram user who may not have opened the Mini App yet."""
-    code = normalize_referral_code(referral_code)
-    if not referral_code_is_valid(code) or Partner.objects.filter(telegram_id=telegram_id).exists():
+    code = parse_referral_ref(referral_code).code  # a platform tag is dropped (the row keeps a code)
+    if not code or Partner.objects.filter(telegram_id=telegram_id).exists():
         return
     PendingAttribution.objects.update_or_create(telegram_id=telegram_id, defaults={"referral_code": code})
 

@@ -10,7 +10,15 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from p2phub.errors import DomainError
-from referrals.models import PartnerSighting, ReferralAwardRetry, ReferralReview
+from referrals.models import (
+    PartnerSighting,
+    ReferralAttribution,
+    ReferralAwardRetry,
+    ReferralReview,
+    ShareClick,
+    ShareEvent,
+    ShareTemplate,
+)
 from referrals.services import referral_awards_retry, referral_review_approve, referral_review_reject
 
 REASON_CODES = (
@@ -147,3 +155,57 @@ class PartnerSightingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Sharing (SPEC §10) -------------------------------------------------------------------------
+
+
+@admin.register(ShareTemplate)
+class ShareTemplateAdmin(admin.ModelAdmin):
+    """Staff edit the share messages; the model's clean() refuses unknown variables, stray
+    braces and figures outside an optional [part], with a message on the body field."""
+
+    list_display = ("title", "language", "platform", "tone", "is_active", "sort_order", "updated_at")
+    list_filter = ("language", "platform", "tone", "is_active")
+    list_editable = ("is_active", "sort_order")
+    search_fields = ("title", "body")
+    ordering = ("language", "sort_order", "id")
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ShareClick)
+class ShareClickAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "referrer", "platform", "counted", "is_bot", "user_agent")
+    list_filter = ("platform", "counted", "is_bot")
+    raw_id_fields = ("referrer",)
+    list_select_related = ("referrer",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(ShareEvent)
+class ShareEventAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "partner", "platform")
+    list_filter = ("platform",)
+    raw_id_fields = ("partner",)
+    list_select_related = ("partner",)
+    show_full_result_count = False
+
+
+@admin.register(ReferralAttribution)
+class ReferralAttributionAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "new_member", "referrer", "platform", "channel")
+    list_filter = ("platform", "channel")
+    raw_id_fields = ("new_member", "referrer")
+    list_select_related = ("new_member", "referrer")
+    show_full_result_count = False

@@ -102,3 +102,154 @@ class ReferralAwardRetry(models.Model):
 
     def __str__(self) -> str:
         return f"award retry member={self.new_member_id} attempts={self.attempts}"
+
+
+# --- Sharing and attribution (SPEC §10) ---------------------------------------------------------
+
+
+class Platform(models.TextChoices):
+    """Where a link was shared. The compact tags that carry them live in partners.links."""
+
+    TELEGRAM = "telegram", "Telegram"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    X = "x", "X"
+    FACEBOOK = "facebook", "Facebook"
+    LINKEDIN = "linkedin", "LinkedIn"
+    REDDIT = "reddit", "Reddit"
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    QR = "qr", "QR code"
+    COPY = "copy", "Copied link"
+    DIRECT = "direct", "No platform"  # a plain link: clicks and signups without a platform tag
+
+
+# The eight platforms the share kit builds share URLs for, in display order.
+SHARE_PLATFORMS = [
+    Platform.TELEGRAM,
+    Platform.WHATSAPP,
+    Platform.X,
+    Platform.FACEBOOK,
+    Platform.LINKEDIN,
+    Platform.REDDIT,
+    Platform.EMAIL,
+    Platform.SMS,
+]
+# What a share event may name: a share button, the QR code or copy-link (never "direct").
+SHARE_EVENT_PLATFORMS = [*SHARE_PLATFORMS, Platform.QR, Platform.COPY]
+
+
+class ShareEvent(models.Model):
+    """A member used a share button (POST /api/v1/share/events/)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["partner", "platform"], name="share_event_partner"),
+            models.Index(fields=["created_at"], name="share_event_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"share {self.platform} by {self.partner_id}"
+
+
+class ShareClick(models.Model):
+    """One `GET /r/<code>` for a known code. Every click is kept; `counted` says whether the
+    funnel counts it: not from a bot-like user agent, and no counted click on the same link
+    from the same hashed IP within the hour before."""
+
+    referrer = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.DIRECT)
+    # HMAC-SHA256 with IP_HASH_SALT (referrals.fraud.hash_value): raw IPs are never stored.
+    ip_hash = models.CharField(max_length=64, blank=True, default="")
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    is_bot = models.BooleanField(default=False)
+    counted = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The funnel of one member, and the "counted click from this IP in the hour" check.
+            models.Index(fields=["referrer", "ip_hash", "created_at"], name="share_click_dedupe"),
+            models.Index(fields=["created_at"], name="share_click_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"click {self.platform} on {self.referrer_id}{'' if self.counted else ' (not counted)'}"
+
+
+class ReferralAttribution(models.Model):
+    """How a referred member arrived: written by the signup (partner_join → the referral step)
+    in the join transaction, for every member who joined under a referrer."""
+
+    new_member = models.OneToOneField(Partner, on_delete=models.PROTECT, related_name="referral_attribution")
+    referrer = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    platform = models.CharField(max_length=16, choices=Platform.choices, default=Platform.DIRECT)
+    channel = models.CharField(max_length=16, blank=True, default="")  # mini_app | web | bot | ...
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["referrer", "platform"], name="attribution_referrer")]
+
+    def __str__(self) -> str:
+        return f"member {self.new_member_id} via {self.platform} from {self.referrer_id}"
+
+
+class ShareTemplate(models.Model):
+    """A ready-made share message, seeded by a data migration and editable in admin.
+
+    Variables: {name} {link} {earnings} {referrals} {community} (referrals.templates). A part in
+    square brackets is optional: it is dropped when a figure in it is zero or unknown, so a
+    message is never sent with an invented or empty number. The figures ({earnings},
+    {referrals}, {community}) may only appear inside such a part."""
+
+    class Tone(models.TextChoices):
+        CASUAL = "casual"
+        PROFESSIONAL = "professional"
+        EXCITED = "excited"
+        TESTIMONIAL = "testimonial"
+        URGENCY = "urgency"
+        VALUE = "value"
+        SOCIAL_PROOF = "social_proof", "Social proof"
+
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        RU = "ru", "Русский"
+
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.EN)
+    # Empty: any platform; otherwise the platform the message is written for (length, register).
+    platform = models.CharField(
+        max_length=16, blank=True, default="", choices=[(p.value, p.label) for p in SHARE_PLATFORMS]
+    )
+    tone = models.CharField(max_length=16, choices=Tone.choices)
+    title = models.CharField(max_length=120)
+    body = models.TextField(
+        max_length=1000,
+        help_text=(
+            "Variables: {name}, {link}, {earnings}, {referrals}, {community}. Put every figure "
+            "({earnings}, {referrals}, {community}) inside [square brackets]: that part is left "
+            "out when the member's figure is zero or unknown."
+        ),
+    )
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=100)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["language", "sort_order", "id"]
+        indexes = [models.Index(fields=["language", "is_active", "sort_order"], name="share_template_lang")]
+
+    def __str__(self) -> str:
+        return f"[{self.language}] {self.title}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from referrals.share_templates import TemplateError, template_validate
+
+        try:
+            template_validate(self.body)
+        except TemplateError as error:
+            raise ValidationError({"body": str(error)}) from None

@@ -285,6 +285,12 @@ def referral_awards_for_join(*, partner: Partner, signup=None) -> list[AuditEntr
     join makes Celery retry it with backoff. A referral problem never costs a member their
     signup, and an award is never lost."""
     signals = SignupSignals.from_signup(signup)
+    if partner.referrer_id is not None:
+        # How they arrived (the per-platform funnel), committed with the member whatever the
+        # award step below does.
+        from referrals.share_services import referral_attribution_record
+
+        referral_attribution_record(partner=partner, signup=signup)
     try:
         with transaction.atomic():
             entries = referral_awards_process(partner, signals=signals, first_run=True)

@@ -16,6 +16,7 @@ JSON_WRITES = [
     ("patch", "/api/v1/me/"),
     ("post", "/api/v1/payments/"),
     ("post", "/api/v1/payouts/"),
+    ("post", "/api/v1/share/events/"),
 ]
 # Endpoints that ignore their body: whatever it holds, they answer as usual (never a 5xx).
 BODY_IGNORED = [

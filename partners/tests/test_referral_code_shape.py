@@ -17,7 +17,9 @@ def _me(raw: str):
     return APIClient().get("/api/v1/me/", HTTP_AUTHORIZATION=f"tma {raw}")
 
 
-@pytest.mark.parametrize("suffix", ["0", "X", "_wa", "_WA", "-TELEGRAM", "0" * 50])
+# `_wa` / `_WA` are no longer here: since #11 a `_<tag>` suffix is the platform tag of a code
+# (partners.links.parse_referral_ref), tested below and in referrals/tests/test_links.py.
+@pytest.mark.parametrize("suffix", ["0", "X", "-TELEGRAM", "-wa", "0" * 50])
 def test_start_param_longer_than_a_code_is_unknown_not_truncated(init_data, suffix):
     referrer = PartnerFactory()
     start_param = referrer.referral_code + suffix
@@ -32,6 +34,13 @@ def test_start_param_longer_than_a_code_is_unknown_not_truncated(init_data, suff
     assert member.is_root() and member.referrer_id is None
     unknown = AuditLog.objects.get(event_type=EventType.REFERRAL_ATTRIBUTION_UNKNOWN_CODE, partner_id=member.pk)
     assert unknown.metadata["code"] == start_param.upper()
+
+
+@pytest.mark.parametrize("suffix", ["_wa", "_WA", "_whatsapp"])
+def test_start_param_with_a_platform_tag_joins_under_the_code(init_data, suffix):
+    referrer = PartnerFactory()
+    body = _me(init_data(605, start_param=referrer.referral_code + suffix)).json()
+    assert body["referrer"]["referral_code"] == referrer.referral_code and body["referral_notice"] is None
 
 
 def test_join_with_a_code_plus_extras_makes_a_root_and_says_so():
@@ -60,7 +69,7 @@ def test_values_not_shaped_like_a_code_find_nobody(value):
 
 def test_pending_bot_attribution_ignores_a_value_that_is_not_a_code():
     referrer = PartnerFactory()
-    pending_attribution_record(telegram_id=604, referral_code=f"{referrer.referral_code}_wa")
+    pending_attribution_record(telegram_id=604, referral_code=f"{referrer.referral_code}0")
     assert not PendingAttribution.objects.filter(telegram_id=604).exists()
     pending_attribution_record(telegram_id=604, referral_code=referrer.referral_code.lower())
     assert PendingAttribution.objects.get(telegram_id=604).referral_code == referrer.referral_code

@@ -10,7 +10,8 @@ from rewards.services import checkin_record
 pytestmark = pytest.mark.django_db
 
 # Savepoints included. PostgreSQL adds the tree and audit-chain locks and SET CONSTRAINTS.
-SIGNUP_QUERIES = {"sqlite": 25, "postgresql": 32}
+# +1 since #11: the signup's ReferralAttribution row (platform, channel) for the share funnel.
+SIGNUP_QUERIES = {"sqlite": 26, "postgresql": 33}
 CHECKIN_QUERIES = {"sqlite": 16, "postgresql": 18}
 
 
