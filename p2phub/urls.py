@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from p2phub import health
 from partners import views as partner_views
+from partners.bot.webhook import telegram_webhook
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
 from partners.staff_login import staff_login_view
 
@@ -37,6 +38,7 @@ urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[], authentication_classes=[]),
         name="api-docs",
     ),
+    path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
     path("health/ping/", health.ping, name="health-ping"),
     path("health/", health.health, name="health"),
 ]
