@@ -62,7 +62,11 @@ class FakeBotAPI:
         self.rate_limited = 0
         self.server.add_route("POST", self.path("sendMessage"), self._send_message)
         self.server.add_route("POST", self.path("getUpdates"), self._empty_updates)
-        self.server.add_route("POST", self.path("setWebhook"), lambda _r: FakeResponse(json={"ok": True, "result": True, "description": "Webhook was set"}))
+        self.server.add_route(
+            "POST",
+            self.path("setWebhook"),
+            lambda _r: FakeResponse(json={"ok": True, "result": True, "description": "Webhook was set"}),
+        )
         self.server.add_route("POST", self.path("deleteWebhook"), lambda _r: FakeResponse(json={"ok": True, "result": True}))
         self.server.add_route(
             "POST",

@@ -19,6 +19,7 @@ Only private chats get replies: the bot stays silent in groups (e.g. the staff c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils import translation
@@ -211,9 +212,9 @@ def _stats(sender: Sender, argument: str):
         % {"size": network["network_size"], "direct": network["direct_referrals"]},
         _("USDT: %(available)s available · %(balance)s balance · %(earned)s earned in total")
         % {
-            "available": fields.get("usdt_available", "0.00"),
-            "balance": fields.get("usdt_balance", "0.00"),
-            "earned": fields.get("total_earned_usdt", "0.00"),
+            "available": _usdt(fields.get("usdt_available")),
+            "balance": _usdt(fields.get("usdt_balance")),
+            "earned": _usdt(fields.get("total_earned_usdt")),
         },
     ]
     from django.utils import timezone
@@ -223,6 +224,13 @@ def _stats(sender: Sender, argument: str):
     else:
         lines.append(_("PRO: not active"))
     return "\n".join(lines), _keyboard(mini_app_button(_("Open P2PHub")))
+
+
+def _usdt(value) -> str:
+    try:
+        return f"{Decimal(str(value or 0)):.2f}"
+    except ArithmeticError:
+        return "0.00"
 
 
 def _help_text() -> str:
