@@ -296,9 +296,10 @@ TELEGRAM_SEND_ENABLED = env.bool(
 )
 # Pacing (SPEC §9: about 30 messages/s overall, 1/s per chat, 20/min per group). Shared by every
 # worker through Redis when REDIS_URL is set; without Redis the limit is per process (run one
-# worker), and when Redis fails each process falls back to the degraded rate.
+# worker), and when Redis fails each process falls back to the degraded rate. The per-chat
+# spacing has a 10 % margin: requests granted 1.0 s apart can arrive closer (network jitter).
 TELEGRAM_GLOBAL_RATE_PER_SECOND = env.float("TELEGRAM_GLOBAL_RATE_PER_SECOND", default=25.0)
-TELEGRAM_PER_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_PER_CHAT_INTERVAL_SECONDS", default=1.0)
+TELEGRAM_PER_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_PER_CHAT_INTERVAL_SECONDS", default=1.1)
 TELEGRAM_GROUP_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_GROUP_CHAT_INTERVAL_SECONDS", default=3.0)
 TELEGRAM_DEGRADED_RATE_PER_SECOND = env.float("TELEGRAM_DEGRADED_RATE_PER_SECOND", default=5.0)
 # A task waits (sleeps) at most this long for its sending slot, then hands the message to a
