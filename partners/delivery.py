@@ -246,8 +246,8 @@ class SweepResult:
 
 
 def deliveries_sweep(*, now: datetime | None = None, limit: int = 5000) -> SweepResult:
-    """Close rows stuck `sending` (their worker died: `failed`, never sent again), expire rows
-    that could not be sent within TELEGRAM_SEND_MAX_AGE_HOURS, and return the pending rows whose
+    """Close rows stuck `sending` (their worker died: `failed`, never sent again); with sending
+    on, expire rows that could not be sent within TELEGRAM_SEND_MAX_AGE_HOURS and return the pending rows whose
     attempt is overdue by more than a minute (their queued task was lost: broker down at commit,
     worker lost), for the caller to queue again. Rows still on schedule are left to their task."""
     from partners.notifications import Kind
@@ -262,14 +262,14 @@ def deliveries_sweep(*, now: datetime | None = None, limit: int = 5000) -> Sweep
             delivery=Delivery.FAILED,
             last_error="interrupted while sending: outcome unknown, not sent again (at most once)",
         )
+        if not settings.TELEGRAM_SEND_ENABLED:
+            continue  # rows wait, as they are, until sending is switched on
         pending = model.objects.filter(delivery=Delivery.PENDING)
         if model is Notification:
             pending = pending.exclude(kind=Kind.REFERRAL_DEEP)
         result.expired += pending.filter(created_at__lt=oldest).update(
             delivery=Delivery.SKIPPED, last_error=f"not sent within {settings.TELEGRAM_SEND_MAX_AGE_HOURS} h"
         )
-        if not settings.TELEGRAM_SEND_ENABLED:
-            continue
         due = list(
             pending.filter(created_at__lt=overdue)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=overdue))

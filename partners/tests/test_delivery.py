@@ -239,3 +239,19 @@ def test_deep_activity_waits_for_the_digest(fake_bot_api, committed):
         note = notification_create(partner=member, kind=Kind.REFERRAL_DEEP, params={"name": "X", "level": 4, "xp": 1})
     assert _row(note).delivery == Delivery.PENDING
     assert fake_bot_api.requests() == []
+
+
+def test_admin_lists_delivery_state_attempts_and_errors_filterable(fake_bot_api, admin_client, committed):
+    member = PartnerFactory()
+    fake_bot_api.script(telegram_error(400, "Bad Request: chat not found"))
+    with committed():
+        failed = notification_create(partner=member, kind=Kind.PRO_EXPIRED)
+        sent = notification_create(partner=member, kind=Kind.STREAK_AT_RISK, params={"streak": 3})
+    page = admin_client.get("/admin/partners/notification/?delivery__exact=failed")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "400: Bad Request: chat not found" in content and f"/{failed.pk}/change/" in content
+    assert f"/{sent.pk}/change/" not in content
+    assert admin_client.get(f"/admin/partners/notification/{sent.pk}/change/").status_code == 200
+    for path in ("/admin/partners/staffmessage/", "/admin/partners/telegramupdate/", "/admin/partners/notification/?sent_at__isnull=True"):
+        assert admin_client.get(path).status_code == 200
