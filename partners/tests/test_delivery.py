@@ -255,3 +255,21 @@ def test_admin_lists_delivery_state_attempts_and_errors_filterable(fake_bot_api,
     assert admin_client.get(f"/admin/partners/notification/{sent.pk}/change/").status_code == 200
     for path in ("/admin/partners/staffmessage/", "/admin/partners/telegramupdate/", "/admin/partners/notification/?sent_at__isnull=True"):
         assert admin_client.get(path).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_on_the_same_rows_send_each_once(fake_bot_api, settings):
+    from p2phub.testing.concurrency import raised, run_concurrently
+
+    settings.TELEGRAM_SEND_ENABLED = False
+    members = [PartnerFactory() for _ in range(5)]
+    notes = [notification_create(partner=m, kind=Kind.PRO_EXPIRED) for m in members for _ in range(2)]
+    settings.TELEGRAM_SEND_ENABLED = True
+    ids = [n.pk for n in notes]
+    # Eight "workers" get the same ids (a redelivered batch, a retry and a sweep at once).
+    outcomes = run_concurrently(lambda i: notifications_send(ids if i % 2 else list(reversed(ids))), 8)
+    assert raised(outcomes) == []
+    assert set(Notification.objects.values_list("delivery", flat=True)) == {Delivery.SENT}
+    assert len(fake_bot_api.requests()) == len(ids) == len(fake_bot_api.sent)
+    assert set(Notification.objects.values_list("attempts", flat=True)) == {1}
