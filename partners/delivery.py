@@ -6,11 +6,11 @@ One attempt at one row:
    (`next_attempt_at`) → later; member turned messages off, has no Telegram account or is not
    active → `skipped`; member blocked the bot → `blocked`; L3-L9 activity → left for the digest;
    sending switched off (TELEGRAM_SEND_ENABLED) → stays `pending`.
-2. Take a pacing slot (partners.pacing); when none comes within a short wait the row is handed
-   to a later task untouched.
-3. **Claim** it with a conditional UPDATE `pending → sending` (attempts + 1). Only the worker
+2. **Claim** it with a conditional UPDATE `pending → sending` (attempts + 1). Only the worker
    whose UPDATE matched sends; a duplicate task, a retried task or a sweeper run that finds the
    row `sending` or `sent` sends nothing.
+3. Take a pacing slot (partners.pacing); when none comes within a short wait the row goes back
+   to `pending` untried and is handed to a later task.
 4. Call sendMessage, then record the outcome from `sending`: `sent` (time, message id); 429 →
    `pending` again, due after Telegram's retry_after; 5xx / timeout → `pending`, due after an
    exponential backoff (TELEGRAM_RETRY_BASE_SECONDS · 2^(attempt-1), capped, up to
@@ -18,7 +18,7 @@ One attempt at one row:
    switched off (audited) until they /start the bot again; other 4xx → `failed` with Telegram's
    description, no retry.
 
-At most once: a worker that dies after step 3 leaves the row `sending`. Telegram may or may not
+At most once: a worker that dies after step 2 leaves the row `sending`. Telegram may or may not
 have shown it, and there is no way to ask, so the sweeper closes such rows as `failed` (after
 TELEGRAM_STALE_SENDING_MINUTES) instead of sending them again: a member never gets a message
 twice; the rare lost one is still in the in-app list. The one exception Telegram forces on every
@@ -171,16 +171,22 @@ def _send_rows(model, rows: list, decide: Callable, *, now: datetime | None) -> 
             if model.objects.filter(pk=row.pk, delivery=Delivery.PENDING).update(delivery=state, last_error=reason):
                 report.states[row.pk] = state
             continue
-        wait = pace(decision.chat_id)
-        if wait > 0:
-            report.deferred[row.pk] = wait
-            continue
         claimed = (
             model.objects.filter(_due(moment), pk=row.pk, delivery=Delivery.PENDING)
             .update(delivery=Delivery.SENDING, attempts=F("attempts") + 1, last_attempt_at=clock())
         )
         if not claimed:  # another worker has it, or had it
             report.states[row.pk] = model.objects.filter(pk=row.pk).values_list("delivery", flat=True).first()
+            continue
+        # The slot is taken right before the request (after the claim's database round trip),
+        # so requests reach Telegram spaced as the schedule granted them.
+        wait = pace(decision.chat_id)
+        if wait > 0:  # no slot soon: give the row back untried (the attempt does not count)
+            model.objects.filter(pk=row.pk, delivery=Delivery.SENDING).update(
+                delivery=Delivery.PENDING, attempts=F("attempts") - 1
+            )
+            report.states[row.pk] = Delivery.PENDING
+            report.deferred[row.pk] = wait
             continue
         state, retry_at = _attempt(model, row.pk, row.attempts + 1, decision, clock)
         report.states[row.pk] = state
