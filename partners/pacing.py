@@ -95,8 +95,9 @@ class RedisPacer:
 
     _LOG_EVERY_SECONDS = 60.0
 
-    def __init__(self, fallback: LocalPacer) -> None:
+    def __init__(self, fallback: LocalPacer, *, connect=None) -> None:
         self.fallback = fallback
+        self._connect = connect or _default_connection
         self._script = None
         self._logged_at = 0.0
 
@@ -105,9 +106,7 @@ class RedisPacer:
         chat_us = int(chat_interval(chat_id) * 1_000_000)
         try:
             if self._script is None:
-                from django_redis import get_redis_connection
-
-                self._script = get_redis_connection("default").register_script(_LUA)
+                self._script = self._connect().register_script(_LUA)
             wait_us = self._script(keys=[_GLOBAL_KEY, f"{_CHAT_KEY}{chat_id}"], args=[interval_us, chat_us])
         except Exception as exc:  # noqa: BLE001 - any Redis trouble: degrade, never stop sending
             self._script = None
@@ -121,6 +120,12 @@ class RedisPacer:
                 )
             return self.fallback.reserve(chat_id)
         return int(wait_us) / 1_000_000
+
+
+def _default_connection():
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")  # the cache's Redis (REDIS_URL), short timeouts
 
 
 _pacer = None

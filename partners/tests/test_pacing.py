@@ -55,15 +55,11 @@ def test_without_redis_the_process_keeps_the_schedule(settings):
 
 
 def test_when_redis_fails_sending_degrades_to_the_slower_local_rate(settings, caplog):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 0.2},
-        }
-    }
+    import redis
+
     settings.TELEGRAM_DEGRADED_RATE_PER_SECOND = 5.0
-    shared = RedisPacer(LocalPacer(settings.TELEGRAM_DEGRADED_RATE_PER_SECOND))
+    down = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)  # nothing listens there
+    shared = RedisPacer(LocalPacer(settings.TELEGRAM_DEGRADED_RATE_PER_SECOND), connect=lambda: down)
     assert shared.reserve(1) == 0.0  # sent, on the local schedule
     assert 0.0 < shared.reserve(2) <= 0.2  # 5 per second (less the time the failed call took)
     assert "Redis unavailable" in caplog.text
