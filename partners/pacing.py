@@ -94,16 +94,22 @@ class RedisPacer:
     """Limits shared by every process through Redis; a Redis failure degrades to `fallback`."""
 
     _LOG_EVERY_SECONDS = 60.0
+    # After a failure Redis is left alone this long (the client's own retries make every failed
+    # call slow): the process paces itself meanwhile, then tries Redis again.
+    RETRY_REDIS_AFTER_SECONDS = 30.0
 
     def __init__(self, fallback: LocalPacer, *, connect=None) -> None:
         self.fallback = fallback
         self._connect = connect or _default_connection
         self._script = None
         self._logged_at = 0.0
+        self._down_until = 0.0
 
     def reserve(self, chat_id: int | str) -> float:
         interval_us = int(1_000_000 / settings.TELEGRAM_GLOBAL_RATE_PER_SECOND)
         chat_us = int(chat_interval(chat_id) * 1_000_000)
+        if time.monotonic() < self._down_until:
+            return self.fallback.reserve(chat_id)
         try:
             if self._script is None:
                 self._script = self._connect().register_script(_LUA)
@@ -111,6 +117,7 @@ class RedisPacer:
         except Exception as exc:  # noqa: BLE001 - any Redis trouble: degrade, never stop sending
             self._script = None
             now = time.monotonic()
+            self._down_until = now + self.RETRY_REDIS_AFTER_SECONDS
             if now - self._logged_at > self._LOG_EVERY_SECONDS:
                 self._logged_at = now
                 logger.warning(
