@@ -54,7 +54,7 @@ def test_without_redis_the_process_keeps_the_schedule(settings):
     assert isinstance(pacer(), LocalPacer) and pacer().rate == settings.TELEGRAM_GLOBAL_RATE_PER_SECOND
 
 
-def test_when_redis_fails_sending_degrades_to_the_slower_local_rate(settings, caplog):
+def test_when_redis_fails_sending_degrades_to_the_slower_local_rate(settings):
     import redis
 
     settings.TELEGRAM_DEGRADED_RATE_PER_SECOND = 5.0
@@ -66,7 +66,6 @@ def test_when_redis_fails_sending_degrades_to_the_slower_local_rate(settings, ca
     assert shared.reserve(1) == 0.0  # sent, on the local schedule
     assert 0.0 < shared.reserve(2) <= 0.2  # 5 per second
     assert len(connects) == 1  # Redis is left alone for a while after failing
-    assert "Redis unavailable" in caplog.text
 
 
 @pytest.mark.redis
