@@ -144,6 +144,7 @@ CELERY_TASK_ANNOTATIONS = {
         "rewards.tasks.streak_reminders",
         "payments.tasks.expire_subscriptions",
         "referrals.tasks.retry_due_referral_awards",
+        "partners.tasks.referral_digests_send",
     )
 }
 # Worker logs go through LOGGING below (with the request id of the request that started the

@@ -276,3 +276,16 @@ def test_workers_racing_on_the_same_rows_send_each_once(fake_bot_api, settings):
     assert set(Notification.objects.values_list("delivery", flat=True)) == {Delivery.SENT}
     assert len(fake_bot_api.requests()) == len(ids) == len(fake_bot_api.sent)
     assert set(Notification.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_turning_messages_off_through_the_api_stops_telegram_messages(fake_bot_api, tma_client, committed):
+    member = PartnerFactory()
+    response = tma_client(member).patch("/api/v1/me/", {"notifications_enabled": False}, format="json")
+    assert response.status_code == 200
+    with committed():
+        note = notification_create(partner=member, kind=Kind.PRO_EXPIRED)
+    assert _row(note).delivery == Delivery.SKIPPED and fake_bot_api.requests() == []
+    assert tma_client(member).patch("/api/v1/me/", {"notifications_enabled": True}, format="json").status_code == 200
+    with committed():
+        again = notification_create(partner=member, kind=Kind.PRO_EXPIRED, dedupe_key="again")
+    assert _row(again).delivery == Delivery.SENT
