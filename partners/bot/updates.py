@@ -5,7 +5,9 @@
 task claims the row (`received → processing`, a conditional UPDATE), computes the command's
 reply (partners.bot.commands) and sends it, paced like every other message. A transient Bot API
 failure puts the row back to `received` for a later attempt (at most MAX_ATTEMPTS), anything
-else ends it `done` or `failed` with the reason.
+else ends it `done` or `failed` with the reason. Like notifications, at most once: a worker that
+dies while a row is `processing` leaves it there (the sweeper re-queues only `received` rows),
+so a reply is never sent twice.
 """
 
 from __future__ import annotations
