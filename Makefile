@@ -13,7 +13,7 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 BROWSE_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 DEV_SITE_URL = http://$(BROWSE_HOST):$(PORT)
 
-.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-requests bench-share fuzz-api clean screenshots messages
+.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-requests bench-share bench-telegram fuzz-api clean screenshots messages
 
 # Runtime packages only (requirements.txt): what `make run` and `make serve` need.
 $(VENV)/.installed: requirements.txt
@@ -78,6 +78,12 @@ bench-requests: install
 
 bench-share: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/share_clicks.py
+
+# 10,000 notifications queued at once → real Celery workers on RabbitMQ → a fake Bot API that
+# answers 429 like Telegram when its limits are crossed (bench/telegram_delivery.py).
+BENCH_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
+bench-telegram: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) BROKER_URL=$(BENCH_BROKER_URL) $(PY) bench/telegram_delivery.py
 
 # Schemathesis over /api/schema/ as a member and as staff, on a scratch SQLite database and a
 # loopback runserver (bench/api_fuzz.py; FUZZ_MAX_EXAMPLES, FUZZ_CHECKS, ... tune it).

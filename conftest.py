@@ -85,6 +85,7 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings):
     settings.TELEGRAM_BOT_TOKEN = TEST_BOT_TOKEN
+    settings.TELEGRAM_SEND_ENABLED = False  # tests that send use the fake Bot API (fake_bot_api)
     settings.TON_DEMO_RATE_USD = ""  # tests quote from their fake rate server, never the demo rate
     cache.clear()  # throttles, rate quotes and leaderboards start empty in every test
     yield

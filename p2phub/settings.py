@@ -145,6 +145,7 @@ CELERY_TASK_ANNOTATIONS = {
         "rewards.tasks.streak_reminders",
         "payments.tasks.expire_subscriptions",
         "referrals.tasks.retry_due_referral_awards",
+        "partners.tasks.referral_digests_send",
     )
 }
 # Worker logs go through LOGGING below (with the request id of the request that started the
@@ -158,6 +159,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# The queue tasks go to and workers read by default (a separate name keeps a test worker or a
+# second deployment on the same broker apart).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -286,6 +290,52 @@ REFERRAL_COOKIE_NAME = env.str("REFERRAL_COOKIE_NAME", default="p2p_ref")
 REFERRAL_COOKIE_DAYS = env.int("REFERRAL_COOKIE_DAYS", default=30)
 HTTP_CLIENT_TIMEOUT_SECONDS = env.float("HTTP_CLIENT_TIMEOUT_SECONDS", default=5.0)
 
+# --- Telegram bot and delivery (SPEC §9, API.md "Telegram bot webhook") -------------------------
+# Telegram sends this value in X-Telegram-Bot-Api-Secret-Token with every webhook call (set it
+# with `manage.py telegram_webhook set`); blank refuses every webhook call (403).
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="").strip()
+# Where `telegram_webhook set` points Telegram (must be HTTPS); default SITE_URL/telegram/webhook/.
+TELEGRAM_WEBHOOK_URL = env.str("TELEGRAM_WEBHOOK_URL", default=f"{SITE_URL}/telegram/webhook/")
+TELEGRAM_WEBHOOK_MAX_BYTES = env.int("TELEGRAM_WEBHOOK_MAX_BYTES", default=262144)
+# The staff group or channel that hears about payments waiting for review (blank: not sent).
+TELEGRAM_STAFF_CHAT_ID = env.str("TELEGRAM_STAFF_CHAT_ID", default="").strip()
+TELEGRAM_STAFF_LANGUAGE = env.str("TELEGRAM_STAFF_LANGUAGE", default="en")
+# The Mini App's web page, opened by `web_app` buttons (Telegram accepts only HTTPS there; with
+# an http URL the buttons fall back to the t.me Mini App link).
+TELEGRAM_MINI_APP_URL = env.str("TELEGRAM_MINI_APP_URL", default=f"{SITE_URL}/app/")
+# Whether notifications and bot replies are really sent. Off with the built-in development token
+# (nothing to send to); notifications then stay `pending` until it is switched on.
+TELEGRAM_SEND_ENABLED = env.bool(
+    "TELEGRAM_SEND_ENABLED",
+    default=bool(TELEGRAM_BOT_TOKEN) and TELEGRAM_BOT_TOKEN != "123456:LOCAL-DEVELOPMENT-TOKEN",
+)
+# Pacing (SPEC §9: about 30 messages/s overall, 1/s per chat, 20/min per group). Shared by every
+# worker through Redis when REDIS_URL is set; without Redis the limit is per process (run one
+# worker), and when Redis fails each process falls back to the degraded rate. The per-chat
+# spacing has a 10 % margin: requests granted 1.0 s apart can arrive closer (network jitter).
+TELEGRAM_GLOBAL_RATE_PER_SECOND = env.float("TELEGRAM_GLOBAL_RATE_PER_SECOND", default=25.0)
+TELEGRAM_PER_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_PER_CHAT_INTERVAL_SECONDS", default=1.1)
+TELEGRAM_GROUP_CHAT_INTERVAL_SECONDS = env.float("TELEGRAM_GROUP_CHAT_INTERVAL_SECONDS", default=3.0)
+TELEGRAM_DEGRADED_RATE_PER_SECOND = env.float("TELEGRAM_DEGRADED_RATE_PER_SECOND", default=5.0)
+# A task waits (sleeps) at most this long for its sending slot, then hands the message to a
+# later task instead of holding the worker.
+TELEGRAM_PACING_MAX_WAIT_SECONDS = env.float("TELEGRAM_PACING_MAX_WAIT_SECONDS", default=2.0)
+# Transient failures (5xx, timeouts): exponential backoff from the base, capped, at most this
+# many attempts in all; 429 waits exactly Telegram's retry_after.
+TELEGRAM_SEND_MAX_ATTEMPTS = env.int("TELEGRAM_SEND_MAX_ATTEMPTS", default=6)
+TELEGRAM_RETRY_BASE_SECONDS = env.float("TELEGRAM_RETRY_BASE_SECONDS", default=2.0)
+TELEGRAM_RETRY_MAX_SECONDS = env.float("TELEGRAM_RETRY_MAX_SECONDS", default=600.0)
+# Ids per delivery task, and how long one task keeps sending before handing the rest on.
+TELEGRAM_DELIVERY_BATCH_SIZE = env.int("TELEGRAM_DELIVERY_BATCH_SIZE", default=100)
+TELEGRAM_DELIVERY_TASK_BUDGET_SECONDS = env.float("TELEGRAM_DELIVERY_TASK_BUDGET_SECONDS", default=60.0)
+# A row claimed for sending longer ago than this had its worker die mid-send: it is marked failed,
+# never sent again (at most once; see partners.delivery).
+TELEGRAM_STALE_SENDING_MINUTES = env.int("TELEGRAM_STALE_SENDING_MINUTES", default=10)
+# A notification that could not go out within this many hours is closed as skipped (stale news).
+TELEGRAM_SEND_MAX_AGE_HOURS = env.int("TELEGRAM_SEND_MAX_AGE_HOURS", default=24)
+# Processed webhook updates are kept this long (update_id dedupe), then pruned.
+TELEGRAM_UPDATE_RETENTION_DAYS = env.int("TELEGRAM_UPDATE_RETENTION_DAYS", default=7)
+
 # --- Referral engine (SPEC §2) ------------------------------------------------------------------
 REFERRAL_MAX_LEVELS = 9
 REFERRAL_XP_BY_LEVEL = (35, 10, 1, 1, 1, 1, 1, 1, 1)
@@ -384,6 +434,15 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 25},
     },
     "expire-subscriptions": {"task": "payments.tasks.expire_subscriptions", "schedule": timedelta(hours=1)},
+    # Hourly L3-L9 digest, one message per leader (SPEC §9).
+    "referral-digests": {"task": "partners.tasks.referral_digests_send", "schedule": crontab(minute=0)},
+    # Notifications whose queued retry was lost (broker down at commit, worker lost): sent again;
+    # rows stuck mid-send are closed as failed (never sent twice). Old webhook updates pruned.
+    "notifications-sweep": {
+        "task": "partners.tasks.notifications_sweep",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
 }
 
 # --- Observability ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from dashboard.urls import dashboard_urls, signin_urls
 from p2phub import health
 from partners import views as partner_views
+from partners.bot.webhook import telegram_webhook
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
 from partners.staff_login import staff_login_view
 from referrals import views as referral_views
@@ -45,6 +46,7 @@ urlpatterns = [
     # Referral links (SPEC §10): any value after /r/ is looked at, an unknown one redirects.
     re_path(r"^r/(?P<code>[^/]*)/?$", referral_views.referral_link, name="referral-link"),
     path("join/", referral_views.landing, name="share-landing"),
+    path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
     path("health/ping/", health.ping, name="health-ping"),
     path("health/", health.health, name="health"),
 ]

@@ -11,7 +11,7 @@ from treebeard.admin import TreeAdmin
 from audit.models import EventType
 from audit.services import audit_record
 from p2phub.errors import DomainError
-from partners.models import Notification, Partner, PendingAttribution
+from partners.models import Notification, Partner, PendingAttribution, StaffMessage, TelegramUpdate
 from partners.services import partner_find_by_code, partner_move, partner_set_status
 
 TREE_FIELDS = ("path", "depth", "numchild")
@@ -37,11 +37,11 @@ class PartnerAdmin(TreeAdmin):
     form = PartnerChangeForm
     action_form = PartnerActionForm
     list_display = ("display_name", "referral_code", "telegram_id", "username", "status", "is_pro", "depth", "numchild", "joined_at")
-    list_filter = ("status", "is_pro", "fraud_hold", "language")
+    list_filter = ("status", "is_pro", "fraud_hold", "language", ("telegram_blocked_at", admin.EmptyFieldListFilter))
     search_fields = ("username", "=telegram_id", "=referral_code", "first_name", "last_name")
     readonly_fields = (
         "referral_code", "telegram_id", "user", "referrer", *TREE_FIELDS, "status", "fraud_hold",
-        "is_pro", "pro_expires_at", "joined_at", "updated_at",
+        "is_pro", "pro_expires_at", "telegram_blocked_at", "joined_at", "updated_at",
     )
     list_select_related = ("referrer",)
     actions = ("deactivate", "ban", "reactivate", "move_under_sponsor")
@@ -149,13 +149,45 @@ class PendingAttributionAdmin(admin.ModelAdmin):
     search_fields = ("=telegram_id", "=referral_code")
 
 
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("partner", "kind", "title", "delivery", "read_at", "created_at")
-    list_filter = ("kind", "delivery")
-    search_fields = ("=partner__telegram_id", "partner__username", "title")
-    raw_id_fields = ("partner",)
-    readonly_fields = ("partner", "kind", "title", "body", "data", "dedupe_key", "delivery", "read_at", "created_at")
+class DeliveryAdmin(admin.ModelAdmin):
+    """Read-only delivery tracking: state, attempts, last error, times; filterable."""
+
+    delivery_fields = ("delivery", "attempts", "last_error", "next_attempt_at", "last_attempt_at", "sent_at", "telegram_message_id")
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(DeliveryAdmin):
+    list_display = ("partner", "kind", "title", "delivery", "attempts", "last_error", "sent_at", "read_at", "created_at")
+    list_filter = ("delivery", "kind", ("sent_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("=partner__telegram_id", "partner__username", "=partner__referral_code", "title", "last_error")
+    raw_id_fields = ("partner", "digest")
+    list_select_related = ("partner",)
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "partner", "kind", "title", "body", "data", "dedupe_key", *DeliveryAdmin.delivery_fields, "digest", "read_at",
+        "created_at",
+    )
+
+
+@admin.register(StaffMessage)
+class StaffMessageAdmin(DeliveryAdmin):
+    list_display = ("kind", "delivery", "attempts", "last_error", "sent_at", "created_at")
+    list_filter = ("delivery", "kind")
+    readonly_fields = ("kind", "text", "data", "dedupe_key", *DeliveryAdmin.delivery_fields, "created_at")
+
+
+@admin.register(TelegramUpdate)
+class TelegramUpdateAdmin(DeliveryAdmin):
+    list_display = ("update_id", "status", "attempts", "last_error", "received_at", "processed_at")
+    list_filter = ("status",)
+    search_fields = ("=update_id",)
+    readonly_fields = ("update_id", "payload", "status", "attempts", "last_error", "received_at", "processed_at")

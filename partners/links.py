@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 # Platform name → compact tag (in links, start parameters and the cookie). `direct` means "no
 # platform known" and has no tag.
@@ -93,3 +95,16 @@ def web_link(code: str, platform: str = DIRECT) -> str:
     if platform in PLATFORM_TAGS:
         link += "?" + urlencode({"p": platform})
     return link
+
+
+def mini_app_url() -> str:
+    """The Mini App's t.me link without a referral code (opens it for the member themself)."""
+    return f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}/{settings.TELEGRAM_MINI_APP_NAME}"
+
+
+def share_url(code: str, *, language: str = "en") -> str:
+    """Telegram's share sheet with the member's bot link and a short invitation (the bot's
+    buttons; the share kit builds every platform's URL in referrals.selectors)."""
+    with translation.override(language):
+        text = _("Join my team on P2PHub")
+    return f"https://t.me/share/url?url={quote(bot_link(code, 'telegram'), safe='')}&text={quote(text, safe='')}"

@@ -69,6 +69,9 @@ class Partner(MP_Node):
     # such members are left out of leaderboards.
     fraud_hold = models.BooleanField(default=False)
     notifications_enabled = models.BooleanField(default=True)
+    # Set when Telegram answered 403 (the member blocked the bot): nothing more is sent to them
+    # until they /start the bot again, which clears it.
+    telegram_blocked_at = models.DateTimeField(null=True, blank=True)
     leaderboard_visibility = models.CharField(
         max_length=8, choices=LeaderboardVisibility.choices, default=LeaderboardVisibility.VISIBLE
     )
@@ -116,22 +119,48 @@ class PendingAttribution(models.Model):
         return f"{self.telegram_id} → {self.referral_code}"
 
 
-class Notification(models.Model):
+class Delivery(models.TextChoices):
+    """Telegram delivery state of one stored message (partners.delivery moves it along)."""
+
+    PENDING = "pending"  # waiting to be sent (or for its retry at next_attempt_at)
+    SENDING = "sending"  # claimed by a worker that is calling Telegram right now
+    SENT = "sent"
+    FAILED = "failed"  # Telegram refused it (400) or retries ran out; last_error says why
+    BLOCKED = "blocked"  # the member blocked the bot: nothing is sent until they /start again
+    SKIPPED = "skipped"  # member turned messages off, has no Telegram account or is not active
+    DIGESTED = "digested"  # L3-L9 activity delivered inside the hourly digest (`digest`)
+
+
+class DeliveryTracked(models.Model):
+    """What the sender records per message: state, attempts, last error, timings."""
+
+    Delivery = Delivery
+
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    # When the next attempt is due (a retry's backoff or 429's retry_after); null: at once.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    telegram_message_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Notification(DeliveryTracked):
     """In-app copy of every member notification (SPEC §9). Delivery to Telegram is separate and
     tracked here too, so the dashboard shows everything even when the bot cannot reach someone."""
-
-    class Delivery(models.TextChoices):
-        PENDING = "pending"
-        SENT = "sent"
-        FAILED = "failed"
-        SKIPPED = "skipped"  # member disabled messages, or the bot is blocked
 
     class Kind(models.TextChoices):
         """Every notification the platform stores (SPEC §9). Texts: partners.notifications."""
 
+        WELCOME = "welcome"  # a new Telegram member's own links, right after they joined
         REFERRAL_L1 = "referral_l1"
         REFERRAL_L2 = "referral_l2"
         REFERRAL_DEEP = "referral_deep"  # L3-L9 activity, sent as an hourly digest
+        REFERRAL_DIGEST = "referral_digest"  # the hourly digest of REFERRAL_DEEP rows
         LEVEL_UP = "level_up"
         BADGE_EARNED = "badge_earned"
         COMMISSION = "commission_received"
@@ -154,15 +183,64 @@ class Notification(models.Model):
     data = models.JSONField(default=dict, blank=True)
     # Makes "notify once" (level 5 reached, expiry warning at 3 days) a database guarantee.
     dedupe_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
-    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.PENDING)
+    # REFERRAL_DEEP rows: the digest notification that carried them to Telegram.
+    digest = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="digested_rows"
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["partner", "-id"], name="notification_partner_newest")]
+        indexes = [
+            models.Index(fields=["partner", "-id"], name="notification_partner_newest"),
+            # The sweeper's "pending and due" and "stuck in sending" scans, and the digest's.
+            models.Index(fields=["delivery", "next_attempt_at"], name="notification_delivery_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.partner_id}"
+
+
+class StaffMessage(DeliveryTracked):
+    """A message to the staff chat (TELEGRAM_STAFF_CHAT_ID), e.g. a payment waiting for review.
+    Stored and delivered like member notifications (same pacing, retries and statuses)."""
+
+    class Kind(models.TextChoices):
+        PAYMENT_UNDER_REVIEW = "payment_under_review"
+
+    kind = models.CharField(max_length=48, choices=Kind.choices)
+    text = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["delivery", "next_attempt_at"], name="staff_message_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to staff ({self.delivery})"
+
+
+class TelegramUpdate(models.Model):
+    """One Bot API update as received (webhook or polling). The unique update_id makes a
+    redelivered update a no-op; the row is processed once, by a Celery task."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSING = "processing"
+        DONE = "done"
+        FAILED = "failed"
+
+    update_id = models.BigIntegerField(unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"update {self.update_id} ({self.status})"
 
 
 class WebLoginToken(models.Model):

@@ -6,9 +6,10 @@ catalogue below), and delivery is handed to Celery after commit, so a rolled-bac
 payment never notifies anyone. Kinds are `Notification.Kind` (a TextChoices enum); a dedupe key
 makes "notify once" a database guarantee.
 
-Delivery to Telegram comes with the Telegram issue: `notification_dispatch` is the seam it fills.
-Until then a dispatched notification stays `pending` (or becomes `skipped` when the member turned
-messages off); the in-app copy is what the dashboard and `GET /api/v1/me/notifications/` show.
+Delivery to Telegram (partners.delivery) runs in the Celery task queued after commit: the stored
+title and body in the member's language, with the kind's buttons, paced to Telegram's limits,
+each row's state tracked (pending, sent, failed, blocked, skipped; L3-L9 activity `digested` into
+the hourly digest). The in-app copy is what the dashboard and `GET /api/v1/me/notifications/` show.
 """
 
 import logging
@@ -26,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from partners.models import Notification, Partner
+from partners.models import Notification, Partner, StaffMessage
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,16 @@ NotificationKind = Notification.Kind
 Kind = Notification.Kind
 
 # kind -> (title, body). Placeholders are filled from the caller's `params`; a `note` param (staff
-# text) is appended to the body as it is, untranslated.
+# text) is appended to the body as it is, untranslated, and a `details` param (lines the caller
+# rendered in the member's language, e.g. the digest's per-level list) on lines of its own.
 _TEXTS: dict[str, tuple[Any, Any]] = {
+    Kind.WELCOME: (
+        _("Welcome to P2PHub, %(name)s!"),
+        _(
+            "Your own referral links — everyone who joins through them joins your team:\n"
+            "Bot: %(bot_link)s\nMini App: %(app_link)s\nWeb: %(web_link)s"
+        ),
+    ),
     Kind.REFERRAL_L1: (
         _("New referral: %(name)s"),
         _("%(name)s joined with your link. You earned %(xp)s XP."),
@@ -47,6 +56,12 @@ _TEXTS: dict[str, tuple[Any, Any]] = {
     Kind.REFERRAL_DEEP: (
         _("New member at level %(level)s"),
         _("%(name)s joined your network at level %(level)s. You earned %(xp)s XP."),
+    ),
+    Kind.REFERRAL_DIGEST: (
+        ngettext_lazy(
+            "%(count)s new member in your network", "%(count)s new members in your network", "count"
+        ),
+        _("Levels 3-9, since the last digest. You earned %(xp)s XP:"),
     ),
     Kind.LEVEL_UP: (
         _("Level %(level)s reached"),
@@ -135,6 +150,9 @@ def _render(kind: str, params: dict[str, Any]) -> tuple[str, str]:
     note = str(params.get("note") or "").strip()
     if note:
         rendered_body = f"{rendered_body} {note}"
+    details = str(params.get("details") or "").strip()
+    if details:
+        rendered_body = f"{rendered_body}\n{details}"
     return rendered_title[:200], rendered_body
 
 
@@ -259,46 +277,144 @@ def _insert(rows: list[Notification]) -> list[Notification]:
 
 
 def _enqueue_delivery(ids: list[int]) -> None:
+    """Hand freshly committed rows to Celery in batches, so that several workers share a burst.
+    If the broker is down the rows stay `pending` and the sweeper (partners.tasks) sends them."""
     from partners.tasks import notification_deliver, notifications_deliver
 
     if len(ids) == 1:
         notification_deliver.delay(ids[0])
-    else:
-        notifications_deliver.delay(ids)
+        return
+    size = max(1, settings.TELEGRAM_DELIVERY_BATCH_SIZE)
+    for start in range(0, len(ids), size):
+        notifications_deliver.delay(ids[start : start + size])
 
 
 def notification_dispatch(notification_id: int) -> str | None:
-    """Decide the delivery of one stored notification; returns its delivery state (None when the
-    row is gone)."""
+    """Deliver one stored notification now; returns its delivery state (None when the row is
+    gone)."""
     return notifications_dispatch([notification_id]).get(notification_id)
 
 
 def notifications_dispatch(notification_ids: list[int]) -> dict[int, str]:
-    """Decide the delivery of stored notifications (two statements whatever their number);
-    returns {id: delivery state} for the rows that exist. Members who turned messages off are
-    `skipped`; L3-L9 activity waits for the hourly digest. Sending through the Telegram Bot API is
-    added by the Telegram issue: until then, and whenever no bot token is configured, a
-    notification stays `pending`."""
-    rows = Notification.objects.filter(pk__in=notification_ids).values_list(
-        "pk", "delivery", "kind", "partner__notifications_enabled"
-    )
-    states: dict[int, str] = {}
-    muted: list[int] = []
-    for pk, delivery, kind, enabled in rows:
-        if delivery != Notification.Delivery.PENDING:
-            states[pk] = delivery
-        elif not enabled:
-            muted.append(pk)
-            states[pk] = Notification.Delivery.SKIPPED
-        elif kind == Kind.REFERRAL_DEEP or not settings.TELEGRAM_BOT_TOKEN:
-            states[pk] = Notification.Delivery.PENDING
-        else:
-            states[pk] = Notification.Delivery.PENDING  # the Telegram sender plugs in here
-    if muted:
-        Notification.objects.filter(pk__in=muted, delivery=Notification.Delivery.PENDING).update(
-            delivery=Notification.Delivery.SKIPPED
-        )
-    return states
+    """Deliver stored notifications (partners.delivery): sent to Telegram in the member's
+    language, paced; members who turned messages off are `skipped`; L3-L9 activity waits for the
+    hourly digest; with sending switched off (TELEGRAM_SEND_ENABLED) a row stays `pending`.
+    Returns {id: delivery state} for the rows that exist."""
+    from partners.delivery import notifications_send
+
+    return notifications_send(notification_ids).states
+
+
+# --- The Telegram form of a notification --------------------------------------------------------
+
+# kind -> the buttons under its Telegram message: "app" opens the Mini App (a web_app button),
+# "share" shares the member's bot link. Labels are translated in the member's language.
+_BUTTONS: dict[str, tuple[tuple[str, Any], ...]] = {
+    Kind.WELCOME: (("app", _("Open P2PHub")), ("share", _("Share my link"))),
+    Kind.REFERRAL_L1: (("app", _("Open my team")), ("share", _("Invite more friends"))),
+    Kind.REFERRAL_L2: (("app", _("Open my team")),),
+    Kind.REFERRAL_DIGEST: (("app", _("Open my team")),),
+    Kind.LEVEL_UP: (("app", _("Open P2PHub")),),
+    Kind.BADGE_EARNED: (("app", _("Open P2PHub")),),
+    Kind.COMMISSION: (("app", _("Open my earnings")),),
+    Kind.COMMISSION_REVERSED: (("app", _("Open my earnings")),),
+    Kind.PRO_ACTIVATED: (("app", _("Open P2PHub")),),
+    Kind.PAYMENT_APPROVED: (("app", _("Open P2PHub")),),
+    Kind.PAYMENT_REJECTED: (("app", _("Open P2PHub")),),
+    Kind.PAYMENT_UNDER_REVIEW: (("app", _("Open P2PHub")),),
+    Kind.TASK_REWARD: (("app", _("More tasks")),),
+    Kind.PRO_EXPIRING: (("app", _("Renew PRO")),),
+    Kind.PRO_EXPIRED: (("app", _("Renew PRO")),),
+    Kind.STREAK_AT_RISK: (("app", _("Check in now")),),
+    Kind.PAYOUT_APPROVED: (("app", _("Open my earnings")),),
+    Kind.PAYOUT_REJECTED: (("app", _("Open my earnings")),),
+}
+
+
+def mini_app_button(label: str) -> dict:
+    """A button that opens the Mini App inside Telegram: a `web_app` button on the Mini App's
+    HTTPS page, or (Telegram refuses web_app buttons on http URLs, e.g. locally) its t.me link."""
+    from partners.links import mini_app_url
+
+    url = settings.TELEGRAM_MINI_APP_URL
+    if url.startswith("https://"):
+        return {"text": label, "web_app": {"url": url}}
+    return {"text": label, "url": mini_app_url()}
+
+
+def share_button(label: str, *, referral_code: str, language: str) -> dict:
+    from partners.links import share_url
+
+    return {"text": label, "url": share_url(referral_code, language=language)}
+
+
+def notification_telegram_message(notification: Notification, *, partner: Partner) -> tuple[str, dict | None]:
+    """(HTML text, reply_markup) of a stored notification for sendMessage: the stored title in
+    bold over the body (both escaped: names come from users), and the kind's buttons."""
+    from django.utils.html import escape
+
+    text = f"<b>{escape(notification.title)}</b>\n{escape(notification.body)}".strip()
+    language = partner.language if partner.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    rows = []
+    with translation.override(language):
+        for action, label in _BUTTONS.get(notification.kind, ()):
+            if action == "app":
+                rows.append([mini_app_button(str(label))])
+            elif action == "share" and partner.referral_code:
+                rows.append([share_button(str(label), referral_code=partner.referral_code, language=language)])
+    return text[:4096], ({"inline_keyboard": rows} if rows else None)
+
+
+# --- The staff chat ---------------------------------------------------------------------------
+
+_STAFF_TEXTS: dict[str, Any] = {
+    StaffMessage.Kind.PAYMENT_UNDER_REVIEW: _(
+        "<b>Payment #%(payment_id)s is waiting for review</b>\n"
+        "Member: %(member)s (%(code)s)\n"
+        "Method: %(method)s · %(amount)s %(currency)s\n"
+        "Reason: %(reason)s\n"
+        "Transaction: %(tx_hash)s"
+    ),
+}
+
+
+def staff_message_create(
+    *, kind: str, params: dict[str, Any], data: dict[str, Any] | None = None, dedupe_key: str | None = None,
+    admin_url: str = "",
+) -> StaffMessage | None:
+    """Store a message for the staff chat (TELEGRAM_STAFF_CHAT_ID, in TELEGRAM_STAFF_LANGUAGE) in
+    the caller's transaction and queue its delivery after commit. Params are HTML-escaped; a
+    repeated dedupe key stores nothing and returns None."""
+    from django.utils.html import escape
+
+    if kind not in _STAFF_TEXTS:
+        raise ValueError(f"Unknown staff message kind {kind!r}.")
+    language = settings.TELEGRAM_STAFF_LANGUAGE if settings.TELEGRAM_STAFF_LANGUAGE in dict(settings.LANGUAGES) else "en"
+    with translation.override(language):
+        text = str(_STAFF_TEXTS[kind]) % {key: escape(str(value)) for key, value in params.items()}
+        label = str(_("Open in admin"))
+    data = dict(data or {})
+    if admin_url.startswith("https://"):
+        data["reply_markup"] = {"inline_keyboard": [[{"text": label, "url": admin_url}]]}
+    elif admin_url:
+        text = f"{text}\n{escape(admin_url)}"
+    if dedupe_key and StaffMessage.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    try:
+        with transaction.atomic():
+            message = StaffMessage.objects.create(
+                kind=kind, text=text, data=data, dedupe_key=dedupe_key, next_attempt_at=None
+            )
+    except IntegrityError:
+        return None  # the same key stored concurrently
+    transaction.on_commit(partial(_enqueue_staff_delivery, message.pk), robust=True)
+    return message
+
+
+def _enqueue_staff_delivery(message_id: int) -> None:
+    from partners.tasks import staff_messages_deliver
+
+    staff_messages_deliver.delay([message_id])
 
 
 def notifications_mark_read(*, partner: Partner, now: datetime | None = None) -> int:

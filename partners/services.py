@@ -259,6 +259,8 @@ def partner_join(
                 entries.extend(referral_awards_for_join(partner=partner, signup=signup))
                 if telegram_id is not None:
                     PendingAttribution.objects.filter(telegram_id=telegram_id).delete()
+                    if signup.channel in WELCOMED_CHANNELS:
+                        _welcome_store(partner)
                 audit_record_many(entries)
             return JoinResult(partner=partner, created=True, referrer=placed_under, unknown_referral_code=unknown_code)
 
@@ -276,12 +278,73 @@ def partner_join(
     raise ConflictError("Could not allocate a unique referral code; please retry.", code="join_conflict")
 
 
+# Joins that greet the new member in Telegram with their own links (not seeds, staff or tests).
+WELCOMED_CHANNELS = frozenset({"mini_app", "web", "bot"})
+
+
+def _welcome_store(partner: Partner) -> None:
+    from partners.links import bot_link, mini_app_link, web_link
+    from partners.notifications import Kind, notification_create
+
+    code = partner.referral_code
+    notification_create(
+        partner=partner,
+        kind=Kind.WELCOME,
+        params={
+            "name": partner.first_name or partner.display_name,
+            "bot_link": bot_link(code),
+            "app_link": mini_app_link(code),
+            "web_link": web_link(code),
+        },
+        data={"referral_code": code},
+        dedupe_key=f"welcome:{partner.pk}",
+    )
+
+
 def pending_attribution_record(*, telegram_id: int, referral_code: str) -> None:
     """The bot saw `/start <code>` from a Telegram user who may not have opened the Mini App yet."""
     code = parse_referral_ref(referral_code).code  # a platform tag is dropped (the row keeps a code)
     if not code or Partner.objects.filter(telegram_id=telegram_id).exists():
         return
     PendingAttribution.objects.update_or_create(telegram_id=telegram_id, defaults={"referral_code": code})
+
+
+def partner_telegram_block(*, partner_id: int, description: str = "") -> bool:
+    """Telegram answered 403 for this member (they blocked the bot, or never started it): their
+    Telegram messages are off until they /start the bot again, and their other pending
+    notifications are closed as `blocked`. Audited once per switch-off; True when it switched."""
+    from partners.models import Delivery, Notification
+
+    now = timezone.now()
+    with transaction.atomic():
+        switched = Partner.objects.filter(pk=partner_id, telegram_blocked_at__isnull=True).update(
+            telegram_blocked_at=now, updated_at=now
+        )
+        Notification.objects.filter(partner_id=partner_id, delivery=Delivery.PENDING).update(
+            delivery=Delivery.BLOCKED, last_error="member blocked the bot"
+        )
+        if switched:
+            audit_record(
+                EventType.TELEGRAM_BLOCKED, partner_id=partner_id, metadata={"description": description[:200]}
+            )
+    return bool(switched)
+
+
+def partner_telegram_unblock(*, partner: Partner, source: str = "start") -> bool:
+    """The member talked to the bot again (/start, or unblocked it): messages resume (audited).
+    Notifications closed as `blocked` meanwhile stay closed (old news); new ones are sent."""
+    with transaction.atomic():
+        resumed = Partner.objects.filter(pk=partner.pk, telegram_blocked_at__isnull=False).update(
+            telegram_blocked_at=None, updated_at=timezone.now()
+        )
+        if resumed:
+            partner.telegram_blocked_at = None
+            audit_record(
+                EventType.PARTNER_UPDATED,
+                partner_id=partner.pk,
+                metadata={"changes": {"telegram_messages": "resumed"}, "source": source},
+            )
+    return bool(resumed)
 
 
 def partner_sync_telegram_profile(*, partner: Partner, telegram_user) -> None:

@@ -11,6 +11,11 @@ class PaymentsConfig(AppConfig):
         from payments.selectors import usdt_entries_for, usdt_find_mismatches, usdt_profile_fields
 
         register_profile_provider(usdt_profile_fields)
+        from payments import receivers, signals
+
+        signals.payment_under_review.connect(
+            receivers.on_payment_under_review, dispatch_uid="payments.staff_chat_review"
+        )
         register_ledger(
             LedgerSource(
                 currency="USDT",

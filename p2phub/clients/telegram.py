@@ -1,4 +1,4 @@
-"""Telegram Bot API client (sendMessage, getChatMember).
+"""Telegram Bot API client (sendMessage, getChatMember, webhooks, getUpdates).
 
 Wire format: ``POST {TELEGRAM_API_BASE_URL}/bot{TELEGRAM_BOT_TOKEN}/{method}`` with a JSON
 body. Every answer is JSON: ``{"ok": true, "result": ...}`` on success, otherwise
@@ -68,6 +68,40 @@ def send_message(
     return result
 
 
+def set_webhook(url: str, *, secret_token: str, allowed_updates: list[str], drop_pending_updates: bool = False) -> bool:
+    """Point Telegram at our webhook; it will send `secret_token` in every call's
+    X-Telegram-Bot-Api-Secret-Token header."""
+    payload = {
+        "url": url,
+        "secret_token": secret_token,
+        "allowed_updates": allowed_updates,
+        "drop_pending_updates": drop_pending_updates,
+    }
+    return _call("setWebhook", payload) is True
+
+
+def delete_webhook(*, drop_pending_updates: bool = False) -> bool:
+    return _call("deleteWebhook", {"drop_pending_updates": drop_pending_updates}) is True
+
+
+def get_webhook_info() -> dict:
+    result = _call("getWebhookInfo", {})
+    if not isinstance(result, dict):
+        raise PermanentExternalError("Telegram getWebhookInfo returned a non-object result")
+    return result
+
+
+def get_updates(*, offset: int | None, timeout: int, allowed_updates: list[str]) -> list[dict]:
+    """Long-poll for updates (only while no webhook is set); waits up to `timeout` seconds."""
+    payload: dict[str, Any] = {"timeout": timeout, "allowed_updates": allowed_updates}
+    if offset is not None:
+        payload["offset"] = offset
+    result = _call("getUpdates", payload, timeout=timeout + _timeout())
+    if not isinstance(result, list):
+        raise PermanentExternalError("Telegram getUpdates returned a non-list result")
+    return [update for update in result if isinstance(update, dict)]
+
+
 def get_chat_member(chat_id: str | int, user_id: int) -> dict:
     """Return the ChatMember object for ``user_id`` in ``chat_id`` (id or ``@channelname``)."""
     result = _call("getChatMember", {"chat_id": chat_id, "user_id": user_id})
@@ -102,11 +136,11 @@ def _means_not_a_member(description: str) -> bool:
     return any(marker in lowered for marker in NOT_A_MEMBER_DESCRIPTIONS)
 
 
-def _call(method: str, payload: dict[str, Any]) -> Any:
+def _call(method: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
     """POST one Bot API method and return its ``result`` or raise a mapped error."""
     url = f"{_base_url()}/bot{_token()}/{method}"
     try:
-        response = httpx.post(url, json=payload, timeout=_timeout())
+        response = httpx.post(url, json=payload, timeout=timeout or _timeout())
     except httpx.TimeoutException as exc:
         # Note for sendMessage: Telegram may still have delivered it; a retry can duplicate.
         raise TransientExternalError(f"Telegram {method} timed out") from exc

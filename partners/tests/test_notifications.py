@@ -20,6 +20,8 @@ SAMPLE_PARAMS = {
     "name": "Ivan Petrov", "xp": 35, "level": 3, "rank": "Gold", "badge": "7-day streak", "streak": 7,
     "amount": "12.50", "buyer": "Ivan", "available_on": "2026-12-31", "until": "2026-12-31 12:00",
     "task": "Join the channel", "days": 3, "address": "UQ...", "network": "TON", "tx_hash": "abc",
+    "bot_link": "https://t.me/bot?start=P2P-1", "app_link": "https://t.me/bot/app?startapp=P2P-1",
+    "web_link": "https://x/r/P2P-1", "count": 4,
 }
 
 
@@ -96,11 +98,12 @@ def test_a_rolled_back_transaction_stores_and_delivers_nothing(django_capture_on
 
 
 @pytest.mark.django_db
-def test_delivery_is_queued_after_commit_and_stays_pending(django_capture_on_commit_callbacks, monkeypatch):
+def test_delivery_is_queued_after_commit(django_capture_on_commit_callbacks, monkeypatch, settings):
     from partners import tasks
 
     queued = []
     monkeypatch.setattr(tasks.notification_deliver, "delay", lambda pk: queued.append(pk) or tasks.notification_deliver(pk))
+    settings.TELEGRAM_SEND_ENABLED = False
     member = PartnerFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         note = notification_create(partner=member, kind=Kind.PRO_EXPIRED)
@@ -109,14 +112,14 @@ def test_delivery_is_queued_after_commit_and_stays_pending(django_capture_on_com
         callback()
     assert queued == [note.pk]
     note.refresh_from_db()
-    assert note.delivery == Notification.Delivery.PENDING  # Telegram delivery comes later
+    assert note.delivery == Notification.Delivery.PENDING  # sending is switched off here
 
 
 @pytest.mark.django_db
-def test_delivery_without_a_bot_token_leaves_pending(settings):
+def test_delivery_with_sending_switched_off_leaves_pending(settings):
     from partners.tasks import notification_deliver
 
-    settings.TELEGRAM_BOT_TOKEN = ""
+    settings.TELEGRAM_SEND_ENABLED = False
     note = notification_create(partner=PartnerFactory(), kind=Kind.PRO_EXPIRED)
     assert notification_deliver(note.pk) == Notification.Delivery.PENDING
     assert notification_deliver(10**9) is None  # gone: quietly nothing

@@ -222,6 +222,18 @@ def payment_approve(*, payment_id: int, actor, note: str = "") -> Payment:
             raise ConflictError(f"Only payments under review can be approved; this one is {payment.status}.", code="invalid_state")
         if note:
             Payment.objects.filter(pk=payment.pk).update(decision_note=note[:500])
+        # The member hears that staff accepted it (SPEC §9), beside PRO activated.
+        notifications_create(
+            [
+                NotificationDraft(
+                    partner_id=payment.partner_id,
+                    kind=Kind.PAYMENT_APPROVED,
+                    params={"note": note},
+                    data={"payment_id": payment.pk},
+                    dedupe_key=f"payment_approved:{payment.pk}",
+                )
+            ]
+        )
         return payment_complete(payment_id=payment.pk, actor=actor, source="staff_review")
 
 
