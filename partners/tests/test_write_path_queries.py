@@ -9,9 +9,10 @@ from rewards.services import checkin_record
 
 pytestmark = pytest.mark.django_db
 
-# Savepoints included. PostgreSQL adds the tree and audit-chain locks and SET CONSTRAINTS.
+# Savepoints included; a Mini App signup also stores its welcome message. PostgreSQL adds the
+# tree and audit-chain locks and SET CONSTRAINTS.
 # +1 since #11: the signup's ReferralAttribution row (platform, channel) for the share funnel.
-SIGNUP_QUERIES = {"sqlite": 26, "postgresql": 33}
+SIGNUP_QUERIES = {"sqlite": 29, "postgresql": 36}
 CHECKIN_QUERIES = {"sqlite": 16, "postgresql": 18}
 
 
