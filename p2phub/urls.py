@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from p2phub import health
+from p2phub.staff import api as staff_api
 from partners import views as partner_views
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
 from partners.staff_login import staff_login_view
@@ -17,6 +18,7 @@ api_v1 = [
     path("", include("rewards.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("audit.api.urls")),
+    path("staff/stats/", staff_api.StaffStatsView.as_view(), name="staff-stats"),
 ]
 
 urlpatterns = [

@@ -15,6 +15,7 @@ from payments.services.sessions import (
     payment_submit_usdt,
     ton_quote_nanotons,
 )
+from payments.services.stats import commission_stats_fold
 from payments.services.subscriptions import (
     subscription_expire_due,
     subscription_send_warnings,
@@ -24,6 +25,7 @@ from payments.services.ton import payment_check_ton, ton_poll, ton_process_trans
 
 __all__ = [
     "commission_plan",
+    "commission_stats_fold",
     "payment_approve",
     "payment_check_ton",
     "payment_complete",
