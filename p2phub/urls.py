@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from p2phub import health
+from p2phub import health, metrics
 from p2phub.staff import api as staff_api
 from partners import views as partner_views
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
@@ -41,4 +41,5 @@ urlpatterns = [
     ),
     path("health/ping/", health.ping, name="health-ping"),
     path("health/", health.health, name="health"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]

@@ -8,6 +8,7 @@ append. No ancestor row is locked or updated, so a popular leader is not a hot r
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from audit.models import AuditLog, EventType
 from audit.services import AuditEntry, audit_record, audit_record_many
+from p2phub import metrics
 from p2phub.errors import ConflictError, NotFoundError
 from partners.eligibility import partner_eligibility_changed
 from partners.models import Partner
@@ -173,6 +175,14 @@ def referral_awards_process(
     once, so calling it again for the same member pays and records nothing twice."""
     if new_member.referrer_id is None:
         return []
+    started = time.perf_counter()
+    try:
+        return _process(new_member, signals=signals, failures=failures)
+    finally:
+        metrics.referral_processing_observe(time.perf_counter() - started)
+
+
+def _process(new_member: Partner, *, signals: SignupSignals | None, failures: list[XPAwardFailure] | None) -> list[AuditEntry]:
     signals = signals or SignupSignals()
     now = timezone.now()
     planned = _planned_awards(new_member, now)
@@ -191,6 +201,9 @@ def referral_awards_process(
     metadata = {"fraud_score": assessment.score} if assessment.score else {}
     result = xp_award_many(_xp_awards(new_member.pk, planned, EventType.XP_AWARDED, metadata), allow_failures=True)
     referral_notifications_store(new_member, result.entries)
+    metrics.referrals_processed_on_commit([entry.level for entry in result.entries])
+    for item in result.failed:
+        metrics.referral_failed(item.award.level, type(item.error).__name__)
     if result.failed:
         if failures is None:
             referral_award_retry_queue(new_member, signals=signals, error=_failure_text(result.failed))
@@ -277,6 +290,7 @@ def referral_awards_for_join(*, partner: Partner, signup=None) -> list[AuditEntr
             return entries
     except Exception as error:  # noqa: BLE001 - isolating the join from any award failure
         logger.exception("Referral awards for member %s failed; queued for retry", partner.pk)
+        metrics.referral_failed("all", type(error).__name__)
         referral_award_retry_queue(partner, signals=signals, error=repr(error))
         return []
 
@@ -390,6 +404,7 @@ def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> Referral
             awards = _xp_awards(review.new_member_id, payable, EventType.REFERRAL_AWARD_APPROVED, metadata)
             paid = xp_award_many(awards)
             referral_notifications_store(review.new_member, paid.entries)
+            metrics.referrals_processed_on_commit([entry.level for entry in paid.entries])
             entries = dropped + paid.audit_entries or [
                 AuditEntry(
                     EventType.REFERRAL_AWARD_APPROVED,

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
+from p2phub import metrics
 from p2phub.errors import DomainError
 from partners.models import Partner
 from payments.clients.toncenter import IncomingTransfer, iter_incoming_pages
@@ -329,6 +330,7 @@ def _send_to_review(payment: Payment, transfer: IncomingTransfer, *, reason: str
     payment.received_nanotons = transfer.value_nanotons
     payment.submitted_at = timezone.now()
     payment.save(update_fields=["status", "review_reason", "tx_hash", "received_nanotons", "submitted_at", "updated_at"])
+    metrics.payment_status_on_commit(Payment.Status.UNDER_REVIEW)
     audit_record_many(
         [
             AuditEntry(
