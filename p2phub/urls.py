@@ -5,12 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from p2phub import health, metrics
 from p2phub.staff import api as staff_api
+from p2phub.staff import views as staff_views
 from partners import views as partner_views
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
 from partners.staff_login import staff_login_view
 
 # Both staff sign-in pages are rate limited with a lockout (partners.staff_login).
 admin.site.login_form = StaffAdminAuthenticationForm
+# The admin index links to the staff dashboard (/staff/).
+admin.site.index_template = "admin/p2phub_index.html"
 
 api_v1 = [
     path("", include("partners.api.urls")),
@@ -42,4 +45,5 @@ urlpatterns = [
     path("health/ping/", health.ping, name="health-ping"),
     path("health/", health.health, name="health"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("staff/", staff_views.dashboard, name="staff-dashboard"),
 ]
