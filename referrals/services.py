@@ -18,7 +18,7 @@ from django.utils import timezone
 from audit.models import AuditLog, EventType
 from audit.services import AuditEntry, audit_record, audit_record_many
 from p2phub import metrics
-from p2phub.errors import ConflictError, NotFoundError
+from p2phub.errors import ConflictError, DomainError, NotFoundError
 from partners.eligibility import partner_eligibility_changed
 from partners.models import Partner
 from partners.notifications import Kind, NotificationDraft, notifications_create
@@ -438,3 +438,35 @@ def referral_review_approve(*, review_id: int, actor, note: str = "") -> Referra
 def referral_review_reject(*, review_id: int, actor, note: str = "") -> ReferralReview:
     """Drop the held awards. The member keeps `fraud_hold` (judged fraudulent by staff)."""
     return _decide(review_id, actor=actor, approve=False, note=note)
+
+
+def referral_fraud_hold_clear(*, review_id: int, actor, reason: str) -> ReferralReview:
+    """Staff lift the fraud hold of a member whose signup review was rejected or blocked (a false
+    positive, say, once the member has shown who they are). Only the hold goes: the member is back
+    on the leaderboards; the dropped referral awards stay dropped. Audited with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Clearing a fraud hold needs a reason.", code="reason_required")
+    with transaction.atomic():
+        review = ReferralReview.objects.select_for_update().filter(pk=review_id).first()
+        if review is None:
+            raise NotFoundError(f"Referral review {review_id} does not exist.")
+        if review.status not in (ReferralReview.Status.REJECTED, ReferralReview.Status.BLOCKED):
+            raise ConflictError(
+                f"Review {review_id} is {review.status}: only a rejected or blocked member's hold is cleared this way "
+                "(approving a pending review clears it).",
+                code="review_not_final",
+            )
+        member = Partner.objects.select_for_update().get(pk=review.new_member_id)
+        if not member.fraud_hold:
+            raise ConflictError(f"{member.display_name} has no fraud hold.", code="no_fraud_hold")
+        Partner.objects.filter(pk=member.pk).update(fraud_hold=False)
+        partner_eligibility_changed(member.pk)
+        audit_record(
+            EventType.FRAUD_HOLD_CLEARED,
+            partner_id=member.pk,
+            related_partner_id=review.referrer_id,
+            actor=actor,
+            metadata={"review_id": review.pk, "review_status": review.status, "score": review.score, "reason": reason[:500]},
+        )
+    return review

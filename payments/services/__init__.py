@@ -21,7 +21,13 @@ from payments.services.subscriptions import (
     subscription_send_warnings,
     subscriptions_run_expiry,
 )
-from payments.services.ton import payment_check_ton, ton_poll, ton_process_transfers, ton_transfer_resolve
+from payments.services.ton import (
+    payment_check_ton,
+    ton_poll,
+    ton_process_transfers,
+    ton_transfer_assign,
+    ton_transfer_resolve,
+)
 
 __all__ = [
     "commission_plan",
@@ -43,6 +49,7 @@ __all__ = [
     "ton_poll",
     "ton_process_transfers",
     "ton_quote_nanotons",
+    "ton_transfer_assign",
     "ton_transfer_resolve",
     "usdt_correct_mismatch",
     "usdt_correction_create",
