@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "referrals",
     "rewards",
     "payments",
+    "p2phub.staff.apps.StaffConfig",  # after the domain apps: extends their admin
 ]
 
 MIDDLEWARE = [

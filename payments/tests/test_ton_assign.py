@@ -100,3 +100,21 @@ def test_two_staff_assigning_the_same_transfer_at_once_credit_exactly_once(ton_e
     assert all(isinstance(error, ConflictError) for error in raised(outcomes)) and len(raised(outcomes)) == 3
     assert USDTEntry.objects.filter(payment=session).count() == 9
     assert AuditLog.objects.filter(event_type=EventType.TON_TRANSFER_ASSIGNED).count() == 1
+
+
+def test_staff_assign_in_admin_by_memo(ton_env, session, admin_client):
+    transfer = stray(ton_env, session.amount_nanotons)
+    form = admin_client.post("/admin/payments/tontransfer/", {"action": "assign_to_payment", "_selected_action": [transfer.pk]})
+    assert form.status_code == 200 and b"Payment id or memo" in form.content
+    admin_client.post(
+        "/admin/payments/tontransfer/",
+        {"action": "assign_to_payment", "_selected_action": [transfer.pk], "payment": session.memo.lower(), "note": "typo"},
+    )
+    assert Payment.objects.get(pk=session.pk).status == Payment.Status.COMPLETED
+    again = admin_client.post(
+        "/admin/payments/tontransfer/",
+        {"action": "assign_to_payment", "_selected_action": [transfer.pk], "payment": str(session.pk)},
+        follow=True,
+    )
+    assert b"already assigned or resolved" in again.content
+    assert USDTEntry.objects.filter(payment=session).count() == 9
