@@ -13,7 +13,7 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 BROWSE_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 DEV_SITE_URL = http://$(BROWSE_HOST):$(PORT)
 
-.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments fuzz-api clean
+.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-stats fuzz-api clean
 
 # Runtime packages only (requirements.txt): what `make run` and `make serve` need.
 $(VENV)/.installed: requirements.txt
@@ -71,6 +71,10 @@ bench-leaderboard: install
 
 bench-payments: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/payments.py
+
+# 1,000,000 members and 5,000,000 USDT ledger rows on a scratch database; times each staff figure.
+bench-stats: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/stats.py
 
 # Schemathesis over /api/schema/ as a member and as staff, on a scratch SQLite database and a
 # loopback runserver (bench/api_fuzz.py; FUZZ_MAX_EXAMPLES, FUZZ_CHECKS, ... tune it).

@@ -336,3 +336,24 @@ class StatsFold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} through {self.through}"
+
+
+class ProBuyer(models.Model):
+    """A member who completed a PRO purchase (refunded later or not), for the staff PRO
+    conversion figure at scale; folded per closed UTC day like CommissionDay."""
+
+    partner = models.OneToOneField(Partner, primary_key=True, on_delete=models.PROTECT, related_name="+")
+    first_purchase_day = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} since {self.first_purchase_day}"
+
+
+class PaymentDay(models.Model):
+    """Completed PRO purchases (refunded later or not) per UTC day of completion, folded."""
+
+    day = models.DateField(primary_key=True)
+    purchases = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.purchases}"

@@ -13,7 +13,17 @@ from django.utils import timezone
 from audit.models import AuditLog, EventType
 from p2phub.ledgers import BalanceMismatch
 from partners.models import Partner
-from payments.models import CommissionDay, PartnerEarning, Payment, Payout, StatsFold, TonTransfer, USDTEntry
+from payments.models import (
+    CommissionDay,
+    PartnerEarning,
+    Payment,
+    PaymentDay,
+    Payout,
+    ProBuyer,
+    StatsFold,
+    TonTransfer,
+    USDTEntry,
+)
 
 ZERO = Decimal("0.000000")
 RATE = Decimal("0.0000")
@@ -129,14 +139,14 @@ def _live_sum(queryset) -> Decimal:
     return queryset.aggregate(total=_sum())["total"]
 
 
-def commission_paid_since(start: datetime | None, *, cutoff: datetime | None) -> Decimal:
+def commission_paid_since(start: datetime | None, *, cutoff: datetime | None, tail: Decimal | None = None) -> Decimal:
     """Gross commission paid at or after `start` (None: all time): the folded whole days inside
     the window plus the live rows around them (the window's first partial day, and everything
     after the fold cutoff). Exact whether or not a fold has run."""
     paid = USDTEntry.objects.filter(kind=USDTEntry.Kind.COMMISSION)
     if cutoff is None or (start is not None and start >= cutoff):
         return _live_sum(paid.filter(created_at__gte=start) if start else paid).quantize(ZERO)
-    total = _live_sum(paid.filter(created_at__gte=cutoff))
+    total = _live_sum(paid.filter(created_at__gte=cutoff)) if tail is None else tail
     days = CommissionDay.objects.all()
     if start is not None:
         first_full = _utc(start).date()
@@ -148,12 +158,25 @@ def commission_paid_since(start: datetime | None, *, cutoff: datetime | None) ->
 
 
 def commission_totals(*, now: datetime, cutoff: datetime | None) -> dict:
-    return {
-        "total_paid_24h": commission_paid_since(now - timedelta(hours=24), cutoff=cutoff),
-        "total_paid_7d": commission_paid_since(now - timedelta(days=7), cutoff=cutoff),
-        "total_paid_30d": commission_paid_since(now - timedelta(days=30), cutoff=cutoff),
-        "total_paid_all": commission_paid_since(None, cutoff=cutoff),
+    """The four windows. With a fold: the live rows after the cutoff are summed once, each
+    window's first partial day and its folded days once per window."""
+    windows = {
+        "total_paid_24h": now - timedelta(hours=24),
+        "total_paid_7d": now - timedelta(days=7),
+        "total_paid_30d": now - timedelta(days=30),
+        "total_paid_all": None,
     }
+    if cutoff is None:
+        return {key: commission_paid_since(start, cutoff=None) for key, start in windows.items()}
+    paid = USDTEntry.objects.filter(kind=USDTEntry.Kind.COMMISSION)
+    tail = _live_sum(paid.filter(created_at__gte=cutoff))
+    totals = {}
+    for key, start in windows.items():
+        if start is not None and start >= cutoff:
+            totals[key] = _live_sum(paid.filter(created_at__gte=start)).quantize(ZERO)
+        else:
+            totals[key] = (commission_paid_since(start, cutoff=cutoff, tail=tail)).quantize(ZERO)
+    return totals
 
 
 def commission_by_level(*, cutoff: datetime | None) -> list[dict]:
@@ -232,7 +255,8 @@ def commission_daily(*, days: list[date], cutoff: datetime | None) -> dict[date,
 def top_earners(*, top: int, cutoff: datetime | None) -> list[dict]:
     """The `top` members by commissions net of reversals, ties by partner id. With a fold: the
     folded totals plus the live rows; a member touched by live rows may climb or drop, so the
-    candidates are the top (top + touched) folded members and every touched one — exact."""
+    candidates are every touched member and the top (top + dropped) folded members, where
+    `dropped` counts touched members whose total went down — exact."""
     live = USDTEntry.objects.filter(kind__in=EARNING_KINDS).order_by()
     if cutoff is None:
         earners = [
@@ -247,8 +271,10 @@ def top_earners(*, top: int, cutoff: datetime | None) -> list[dict]:
             row["partner_id"]: row["total"]
             for row in live.filter(created_at__gte=cutoff).values("partner_id").annotate(total=Sum("amount"))
         }
+        # Only a member whose total dropped can let one from below the folded top in.
+        dropped = sum(1 for total in delta.values() if total < 0)
         folded = dict(
-            PartnerEarning.objects.order_by("-total", "partner_id").values_list("partner_id", "total")[: top + len(delta)]
+            PartnerEarning.objects.order_by("-total", "partner_id").values_list("partner_id", "total")[: top + dropped]
         )
         folded.update(PartnerEarning.objects.filter(partner_id__in=list(delta)).values_list("partner_id", "total"))
         totals = {pid: Decimal(folded.get(pid) or 0) + Decimal(delta.get(pid) or 0) for pid in set(folded) | set(delta)}
@@ -260,14 +286,27 @@ def top_earners(*, top: int, cutoff: datetime | None) -> list[dict]:
     ]
 
 
-def pro_conversion(*, now: datetime, members: int) -> dict:
-    """Members who ever completed a PRO purchase (refunded ones included), as a share of all."""
-    buyers = (
-        Payment.objects.filter(status__in=(Payment.Status.COMPLETED, Payment.Status.REFUNDED))
+BOUGHT = (Payment.Status.COMPLETED, Payment.Status.REFUNDED)
+
+
+def pro_buyer_count(*, cutoff: datetime | None) -> int:
+    """Members who ever completed a PRO purchase: folded buyers plus new ones after the cutoff."""
+    bought = Payment.objects.filter(status__in=BOUGHT).order_by()
+    if cutoff is None:
+        return bought.values("partner_id").distinct().count()
+    new = (
+        bought.filter(completed_at__gte=cutoff)
+        .exclude(partner_id__in=ProBuyer.objects.values("partner_id"))
         .values("partner_id")
         .distinct()
         .count()
     )
+    return ProBuyer.objects.count() + new
+
+
+def pro_conversion(*, now: datetime, members: int, cutoff: datetime | None = None) -> dict:
+    """Members who ever completed a PRO purchase (refunded ones included), as a share of all."""
+    buyers = pro_buyer_count(cutoff=cutoff)
     return {
         "members": members,
         "pro_buyers": buyers,
@@ -287,15 +326,21 @@ def review_queues() -> dict:
     }
 
 
-def pro_purchases_daily(*, days: list[date]) -> dict[date, int]:
-    """Completed PRO purchases per UTC day of completion (later refunds still count)."""
+def pro_purchases_daily(*, days: list[date], cutoff: datetime | None = None) -> dict[date, int]:
+    """Completed PRO purchases per UTC day of completion (later refunds still count): folded
+    days from PaymentDay, the rest live."""
     result = dict.fromkeys(days, 0)
     if not days:
         return result
+    live_from = day_start(days[0])
+    if cutoff is not None and cutoff > live_from:
+        for day, purchases in PaymentDay.objects.filter(day__gte=days[0], day__lte=days[-1]).values_list("day", "purchases"):
+            result[day] = purchases
+        live_from = cutoff
     rows = (
         Payment.objects.filter(
-            status__in=(Payment.Status.COMPLETED, Payment.Status.REFUNDED),
-            completed_at__gte=day_start(days[0]),
+            status__in=BOUGHT,
+            completed_at__gte=live_from,
             completed_at__lt=day_start(days[-1] + timedelta(days=1)),
         )
         .order_by()
@@ -323,5 +368,5 @@ def commission_stats(*, now: datetime | None = None, top: int = 10) -> dict:
         "by_level": by_level,
         "top_earners": top_earners(top=top, cutoff=cutoff),
         **review_queues(),
-        **pro_conversion(now=now, members=Partner.objects.count()),
+        **pro_conversion(now=now, members=Partner.objects.count(), cutoff=cutoff),
     }

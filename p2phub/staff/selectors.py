@@ -119,7 +119,7 @@ def daily_series(*, now: datetime, days: int, cutoff: datetime | None) -> list[d
         .values_list("day", "n")
     ):
         checkins[day] = n
-    purchases = pro_purchases_daily(days=span)
+    purchases = pro_purchases_daily(days=span, cutoff=cutoff)
     commissions = commission_daily(days=span, cutoff=cutoff)
     return [
         {
@@ -149,7 +149,7 @@ def staff_stats(*, now: datetime | None = None, days: int = 30, top: int = 10) -
         },
         "commission_by_level": by_level,
         "top_earners": top_earners(top=top, cutoff=cutoff),
-        "pro": pro_conversion(now=now, members=shape.members),
+        "pro": pro_conversion(now=now, members=shape.members, cutoff=cutoff),
         "review_queues": review_queues(),
         "referral_funnel": shape.funnel(settings.REFERRAL_MAX_LEVELS),
         "chain_depth": shape.chain_depth(),

@@ -1,4 +1,5 @@
-"""Folding the commission ledger into the staff summary tables (CommissionDay, PartnerEarning).
+"""Folding the commission ledger and PRO purchases into the staff summary tables (CommissionDay,
+PartnerEarning, PaymentDay, ProBuyer).
 
 Celery beat runs `commission_stats_fold` every few minutes. It folds whole UTC days, oldest
 first, each in its own transaction that also moves the `StatsFold` watermark, so a day is folded
@@ -16,7 +17,7 @@ from django.db import transaction
 from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
-from payments.models import CommissionDay, PartnerEarning, StatsFold, USDTEntry
+from payments.models import CommissionDay, PartnerEarning, Payment, PaymentDay, ProBuyer, StatsFold, USDTEntry
 from payments.selectors import COMMISSION_FOLD as FOLD_NAME
 from payments.selectors import EARNING_KINDS, day_start
 from payments.services.common import usdt
@@ -27,7 +28,25 @@ def _last_closed_day(now: datetime) -> date:
     return (now - grace).astimezone(UTC).date() - timedelta(days=1)
 
 
+BOUGHT = (Payment.Status.COMPLETED, Payment.Status.REFUNDED)
+
+
+def _fold_purchases(day: date) -> None:
+    bought = Payment.objects.filter(
+        status__in=BOUGHT, completed_at__gte=day_start(day), completed_at__lt=day_start(day + timedelta(days=1))
+    ).order_by()
+    buyers = list(bought.values_list("partner_id", flat=True).distinct())
+    if buyers:
+        PaymentDay.objects.create(day=day, purchases=bought.count())
+        for start in range(0, len(buyers), 5000):
+            ProBuyer.objects.bulk_create(
+                [ProBuyer(partner_id=pid, first_purchase_day=day) for pid in buyers[start : start + 5000]],
+                ignore_conflicts=True,  # bought before: the first day stays
+            )
+
+
 def _fold_day(day: date) -> None:
+    _fold_purchases(day)
     rows = USDTEntry.objects.filter(
         kind__in=EARNING_KINDS, created_at__gte=day_start(day), created_at__lt=day_start(day + timedelta(days=1))
     ).order_by()
@@ -75,7 +94,11 @@ def commission_stats_fold(*, now: datetime | None = None, max_days: int = 400) -
         with transaction.atomic():
             fold = StatsFold.objects.select_for_update().filter(name=FOLD_NAME).first()
             if fold is None:
-                first = USDTEntry.objects.filter(kind__in=EARNING_KINDS).aggregate(first=Min("created_at"))["first"]
+                firsts = [
+                    USDTEntry.objects.filter(kind__in=EARNING_KINDS).aggregate(first=Min("created_at"))["first"],
+                    Payment.objects.filter(status__in=BOUGHT).aggregate(first=Min("completed_at"))["first"],
+                ]
+                first = min((moment for moment in firsts if moment is not None), default=None)
                 if first is None:
                     return folded
                 first_day = first.astimezone(UTC).date()

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from audit.models import AuditLog, EventType
 from p2phub.staff.tables import TABLES
-from payments.models import CommissionDay, PartnerEarning
+from payments.models import CommissionDay, PartnerEarning, PaymentDay, ProBuyer
 from payments.services import commission_stats_fold
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +107,9 @@ def test_figures_are_the_same_from_the_summary_tables_after_a_fold(stats_world, 
     assert commission_stats_fold() == 0  # idempotent
     assert CommissionDay.objects.filter(day=date(2026, 3, 10)).count() == 9
     assert PartnerEarning.objects.get(partner=stats_world.a[8]).total == Decimal("11.700000")
+    # PRO buyers folded through yesterday: A10 (P1, P2); A5 bought today (P3) and is live.
+    assert list(ProBuyer.objects.values_list("partner_id", flat=True)) == [stats_world.a[9].pk]
+    assert dict(PaymentDay.objects.values_list("day", "purchases")) == {date(2026, 2, 8): 1, date(2026, 3, 10): 1}
     data = staff_client.get(URL).json()
     assert data["summary"]["commissions_folded_through"] == "2026-03-19"
     assert_hand_computed(data, stats_world)
@@ -207,3 +210,16 @@ def test_repeated_denials_write_one_row_per_window_and_count_the_rest(tma_client
     rows = list(AuditLog.objects.filter(event_type=EventType.SECURITY_STAFF_DENIED).order_by("id"))
     assert len(rows) == 2
     assert rows[0].metadata["suppressed_before"] is None and rows[1].metadata["suppressed_before"] == 5
+
+
+@pytest.mark.parametrize("top", [1, 3, 9, 20])
+def test_top_earners_from_the_fold_equal_the_live_ledger_when_live_rows_lower_a_leader(stats_world, staff_user, top):
+    from payments.selectors import commission_fold_cutoff, top_earners
+    from payments.services import payment_refund
+
+    commission_stats_fold()
+    payment_refund(payment_id=stats_world.p2.pk, actor=staff_user)  # today: A9 falls to 0, others drop
+    cutoff = commission_fold_cutoff()
+    assert cutoff is not None
+    assert top_earners(top=top, cutoff=cutoff) == top_earners(top=top, cutoff=None)
+    assert stats_world.a[8].pk not in [row["partner_id"] for row in top_earners(top=20, cutoff=cutoff)]
