@@ -208,7 +208,8 @@ def load_checkins(cur) -> None:
     cur.execute(
         """
         INSERT INTO rewards_checkin (day, streak, xp, bonus_xp, was_pro, created_at, partner_id)
-        SELECT (%(today)s::date - (g %% 60)), 1, 10, 0, false, (%(today)s::date - (g %% 60)) + time '08:00', 1 + (g::bigint * 7919) %% %(members)s
+        SELECT (%(today)s::date - (g %% 60)), 1, 10, 0, false, (%(today)s::date - (g %% 60)) + time '08:00',
+               1 + (g::bigint * 7919) %% %(members)s
         FROM generate_series(1, %(n)s) AS g
         ON CONFLICT DO NOTHING
         """,
