@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -296,7 +296,8 @@ def pro_buyer_count(*, cutoff: datetime | None) -> int:
         return bought.values("partner_id").distinct().count()
     new = (
         bought.filter(completed_at__gte=cutoff)
-        .exclude(partner_id__in=ProBuyer.objects.values("partner_id"))
+        # NOT EXISTS, not NOT IN: an anti-join, whatever the size of ProBuyer.
+        .filter(~Exists(ProBuyer.objects.filter(partner_id=OuterRef("partner_id"))))
         .values("partner_id")
         .distinct()
         .count()
