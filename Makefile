@@ -13,7 +13,7 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 BROWSE_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 DEV_SITE_URL = http://$(BROWSE_HOST):$(PORT)
 
-.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-requests bench-share bench-telegram fuzz-api clean screenshots messages
+.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-requests bench-share bench-telegram bench-stats fuzz-api clean screenshots messages
 
 # Runtime packages only (requirements.txt): what `make run` and `make serve` need.
 $(VENV)/.installed: requirements.txt
@@ -84,6 +84,10 @@ bench-share: install
 BENCH_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 bench-telegram: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) BROKER_URL=$(BENCH_BROKER_URL) $(PY) bench/telegram_delivery.py
+
+# 1,000,000 members and 5,000,000 USDT ledger rows on a scratch database; times each staff figure.
+bench-stats: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/stats.py
 
 # Schemathesis over /api/schema/ as a member and as staff, on a scratch SQLite database and a
 # loopback runserver (bench/api_fuzz.py; FUZZ_MAX_EXAMPLES, FUZZ_CHECKS, ... tune it).

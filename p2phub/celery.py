@@ -73,3 +73,12 @@ def _unbind_request_id(sender=None, task_id=None, **kwargs):
     token = _bound.pop(task_id, None) if task_id else None
     if token is not None:
         unbind_request_context(token)
+
+
+@signals.worker_process_shutdown.connect(dispatch_uid="p2phub.metrics.process_shutdown")
+def _metrics_process_dead(pid=None, **kwargs):
+    """Prometheus multiprocess mode (p2phub.metrics): a pool process that exits is marked dead;
+    its counts stay in the sum /metrics serves."""
+    from p2phub.metrics import mark_process_dead
+
+    mark_process_dead(pid or os.getpid())

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "rewards",
     "payments",
     "dashboard",  # the member web dashboard and web sign-in (builds on every app above)
+    "p2phub.staff.apps.StaffConfig",  # after the domain apps: extends their admin
 ]
 
 MIDDLEWARE = [
@@ -375,6 +376,12 @@ COMMISSION_RATES = tuple(
 )
 COMMISSION_HOLD_DAYS = env.int("COMMISSION_HOLD_DAYS", default=7)
 PAYOUT_MINIMUM_USDT = Decimal(env.str("PAYOUT_MINIMUM_USDT", default="10"))
+# Staff analytics: a UTC day is folded into the summary tables this long after it ended.
+STATS_FOLD_GRACE_MINUTES = env.int("STATS_FOLD_GRACE_MINUTES", default=10)
+# /metrics: when set, requests need `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# One SECURITY_STAFF_DENIED audit row per caller per this many minutes (p2phub.staff.security).
+STAFF_DENIED_AUDIT_MINUTES = env.int("STAFF_DENIED_AUDIT_MINUTES", default=10)
 TON_QUOTE_MARKUP = Decimal(env.str("TON_QUOTE_MARKUP", default="1.02"))
 TON_MIN_PAID_RATIO = Decimal(env.str("TON_MIN_PAID_RATIO", default="0.98"))
 TON_SESSION_MINUTES = env.int("TON_SESSION_MINUTES", default=10)
@@ -443,6 +450,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 55},
     },
+    # Staff figures at scale: closed UTC days of the commission ledger into summary tables.
+    "fold-commission-stats": {"task": "payments.tasks.fold_commission_stats", "schedule": timedelta(minutes=10)},
 }
 
 # --- Observability ------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dashboard.urls import dashboard_urls, signin_urls
-from p2phub import health
+from p2phub import health, metrics
+from p2phub.staff import api as staff_api
+from p2phub.staff import views as staff_views
 from partners import views as partner_views
 from partners.bot.webhook import telegram_webhook
 from partners.forms import StaffAdminAuthenticationForm, StaffAuthenticationForm
@@ -13,6 +15,8 @@ from referrals import views as referral_views
 
 # Both staff sign-in pages are rate limited with a lockout (partners.staff_login).
 admin.site.login_form = StaffAdminAuthenticationForm
+# The admin index links to the staff dashboard (/staff/).
+admin.site.index_template = "admin/p2phub_index.html"
 
 api_v1 = [
     path("", include("partners.api.urls")),
@@ -20,6 +24,7 @@ api_v1 = [
     path("", include("rewards.api.urls")),
     path("", include("payments.api.urls")),
     path("", include("audit.api.urls")),
+    path("staff/stats/", staff_api.StaffStatsView.as_view(), name="staff-stats"),
 ]
 
 urlpatterns = [
@@ -49,4 +54,6 @@ urlpatterns = [
     path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
     path("health/ping/", health.ping, name="health-ping"),
     path("health/", health.health, name="health"),
+    path("metrics", metrics.metrics_view, name="metrics"),
+    path("staff/", staff_views.dashboard, name="staff-dashboard"),
 ]

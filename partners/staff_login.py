@@ -107,7 +107,7 @@ def staff_login_failed(
         if lockout:
             entries.append(
                 AuditEntry(
-                    EventType.SECURITY_AUTH_FAILED,
+                    EventType.SECURITY_STAFF_LOCKED_OUT,
                     metadata={
                         "reason": "staff_login_locked_out",
                         "locked_until": lockout.until.isoformat(),

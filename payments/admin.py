@@ -15,6 +15,7 @@ from payments.services import (
     payment_reject,
     payout_approve,
     payout_reject,
+    ton_transfer_assign,
     ton_transfer_resolve,
 )
 
@@ -119,12 +120,50 @@ class SubscriptionAdmin(ReadOnlyAdmin):
     list_select_related = ["partner", "payment"]
 
 
+class TonTransferAssignForm(forms.Form):
+    payment = forms.CharField(max_length=20, label="Payment id or memo", help_text="e.g. 42 or P2P-7F3A9C21")
+    note = forms.CharField(max_length=500, required=False)
+
+    def clean_payment(self):
+        value = self.cleaned_data["payment"].strip()
+        payment = (
+            Payment.objects.filter(pk=int(value)).first()
+            if value.isascii() and value.isdigit() and len(value) < 19
+            else Payment.objects.filter(memo__iexact=value).first()
+        )
+        if payment is None:
+            raise forms.ValidationError("No payment with that id or memo.")
+        return payment
+
+
 @admin.register(TonTransfer)
 class TonTransferAdmin(ReadOnlyAdmin):
     list_display = ["id", "tx_hash", "status", "detail", "value_nanotons", "comment", "payment", "utime", "resolved_at"]
     list_filter = ["status", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["tx_hash", "comment", "source"]
-    actions = ["mark_resolved"]
+    actions = ["mark_resolved", "assign_to_payment"]
+
+    @admin.action(permissions=["money"], description="Assign one unmatched transfer to a payment (completes it once, audited)")
+    def assign_to_payment(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one transfer to assign.", messages.WARNING)
+            return None
+        transfer = queryset.get()
+        form = TonTransferAssignForm(request.POST if "payment" in request.POST else None)
+        if form.is_valid():
+            payment = form.cleaned_data["payment"]
+            try:
+                ton_transfer_assign(transfer_id=transfer.pk, payment_id=payment.pk, actor=request.user, note=form.cleaned_data["note"])
+            except DomainError as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+            else:
+                self.message_user(request, f"Transfer {transfer.tx_hash[:12]}… credited to payment #{payment.pk}.", messages.SUCCESS)
+            return None
+        return render(
+            request,
+            "admin/payments/tontransfer/assign.html",
+            {**self.admin_site.each_context(request), "transfer": transfer, "form": form, "opts": self.model._meta},
+        )
 
     @admin.action(permissions=["money"], description="Mark selected transfers as reviewed / handled")
     def mark_resolved(self, request, queryset):

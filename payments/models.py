@@ -293,3 +293,67 @@ class USDTEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("USDT ledger rows are append-only; write an opposite row instead")
+
+
+class CommissionDay(models.Model):
+    """Commission ledger rows folded per UTC day and level, for the staff figures at scale
+    (`payments.services.stats.commission_stats_fold`, Celery beat). Only days up to the fold
+    watermark (`StatsFold`) are here; the selectors add the live rows after it, so the figures
+    stay exact between folds."""
+
+    day = models.DateField()
+    level = models.PositiveSmallIntegerField()
+    paid = models.DecimalField(**USDT)  # sum of commission rows (positive)
+    reversed = models.DecimalField(**USDT)  # sum of reversal rows (negative or zero)
+    paid_count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "level"], name="commission_day_level_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day} L{self.level}: {self.paid} paid, {self.reversed} reversed"
+
+
+class PartnerEarning(models.Model):
+    """A member's commissions net of reversals over the folded days (see CommissionDay)."""
+
+    partner = models.OneToOneField(Partner, primary_key=True, on_delete=models.PROTECT, related_name="+")
+    total = models.DecimalField(**USDT)
+
+    class Meta:
+        indexes = [models.Index(fields=["-total", "partner"], name="partner_earning_top")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}: {self.total}"
+
+
+class StatsFold(models.Model):
+    """Fold watermark: every UTC day up to and including `through` is in the summary tables."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    through = models.DateField()
+    folded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} through {self.through}"
+
+
+class ProBuyer(models.Model):
+    """A member who completed a PRO purchase (refunded later or not), for the staff PRO
+    conversion figure at scale; folded per closed UTC day like CommissionDay."""
+
+    partner = models.OneToOneField(Partner, primary_key=True, on_delete=models.PROTECT, related_name="+")
+    first_purchase_day = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} since {self.first_purchase_day}"
+
+
+class PaymentDay(models.Model):
+    """Completed PRO purchases (refunded later or not) per UTC day of completion, folded."""
+
+    day = models.DateField(primary_key=True)
+    purchases = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.purchases}"

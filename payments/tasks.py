@@ -6,7 +6,7 @@ import logging
 from celery import shared_task
 
 from p2phub.clients.errors import TransientExternalError
-from payments.services import payment_expire_stale, subscriptions_run_expiry, ton_poll
+from payments.services import commission_stats_fold, payment_expire_stale, subscriptions_run_expiry, ton_poll
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +36,10 @@ def expire_subscriptions() -> dict:
     result = subscriptions_run_expiry()
     stale = payment_expire_stale()
     return {"warned": result.warned, "expired": result.expired, "sessions_expired": stale}
+
+
+@shared_task(name="payments.tasks.fold_commission_stats")
+def fold_commission_stats() -> int:
+    """Beat: every 10 minutes. Folds each closed UTC day of the commission ledger into the
+    staff summary tables once (the watermark makes reruns no-ops); returns the days folded."""
+    return commission_stats_fold()

@@ -8,6 +8,9 @@ locks the row, so a signup is paid or dropped exactly once even when two staff c
 
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 
 from p2phub.errors import DomainError
 from referrals.models import (
@@ -19,7 +22,12 @@ from referrals.models import (
     ShareEvent,
     ShareTemplate,
 )
-from referrals.services import referral_awards_retry, referral_review_approve, referral_review_reject
+from referrals.services import (
+    referral_awards_retry,
+    referral_fraud_hold_clear,
+    referral_review_approve,
+    referral_review_reject,
+)
 
 REASON_CODES = (
     "same_ip_as_referrer",
@@ -91,6 +99,53 @@ class ReferralReviewAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in ReferralReview._meta.fields]
     actions = ("approve_selected", "reject_selected")
     list_per_page = 100
+    # Approve / Reject (pending) and Clear fraud hold (rejected or blocked) buttons.
+    change_form_template = "admin/referrals/referralreview/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:review_id>/decide/<str:decision>/",
+                self.admin_site.admin_view(self.decide_view),
+                name="referrals_referralreview_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request, review_id: int, decision: str):
+        """The detail page's buttons: one service call each, then back to the review."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            messages.error(request, "You may not decide referral reviews.")
+        else:
+            review = get_object_or_404(ReferralReview, pk=review_id)
+            note = request.POST.get("note", "")[:500]
+            services = {
+                "approve": lambda: referral_review_approve(review_id=review.pk, actor=request.user, note=note),
+                "reject": lambda: referral_review_reject(review_id=review.pk, actor=request.user, note=note),
+                "clear-hold": lambda: referral_fraud_hold_clear(review_id=review.pk, actor=request.user, reason=note),
+            }
+            if decision not in services:
+                messages.error(request, "Unknown decision.")
+            else:
+                try:
+                    services[decision]()
+                    messages.success(request, {"approve": "Approved: the held awards are paid.",
+                                               "reject": "Rejected: the held awards are dropped.",
+                                               "clear-hold": "The member's fraud hold is cleared."}[decision])
+                except DomainError as error:
+                    messages.error(request, error.detail)
+        return HttpResponseRedirect(reverse("admin:referrals_referralreview_change", args=[review_id]))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["review_urls"] = {
+                decision.replace("-", "_"): reverse("admin:referrals_referralreview_decide", args=[obj.pk, decision])
+                for decision in ("approve", "reject", "clear-hold")
+            }
+            context["review_member_on_hold"] = obj.new_member.fraud_hold
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def has_add_permission(self, request):
         return False

@@ -8,6 +8,7 @@ append. No ancestor row is locked or updated, so a popular leader is not a hot r
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,7 +17,8 @@ from django.utils import timezone
 
 from audit.models import AuditLog, EventType
 from audit.services import AuditEntry, audit_record, audit_record_many
-from p2phub.errors import ConflictError, NotFoundError
+from p2phub import metrics
+from p2phub.errors import ConflictError, DomainError, NotFoundError
 from partners.eligibility import partner_eligibility_changed
 from partners.models import Partner
 from partners.notifications import Kind, NotificationDraft, notifications_create
@@ -184,6 +186,16 @@ def referral_awards_process(
     once, so calling it again for the same member pays and records nothing twice."""
     if new_member.referrer_id is None:
         return []
+    started = time.perf_counter()
+    try:
+        return _process(new_member, signals=signals, failures=failures, first_run=first_run)
+    finally:
+        metrics.referral_processing_observe(time.perf_counter() - started)
+
+
+def _process(
+    new_member: Partner, *, signals: SignupSignals | None, failures: list[XPAwardFailure] | None, first_run: bool
+) -> list[AuditEntry]:
     signals = signals or SignupSignals()
     now = timezone.now()
     planned, languages = _planned_awards(new_member, now)
@@ -206,6 +218,9 @@ def referral_awards_process(
         keys_are_new=first_run,  # the join itself: nothing can be paid for this member yet
     )
     referral_notifications_store(new_member, result.entries, languages=languages, first_run=first_run)
+    metrics.referrals_processed_on_commit([entry.level for entry in result.entries])
+    for item in result.failed:
+        metrics.referral_failed(item.award.level, type(item.error).__name__)
     if result.failed:
         if failures is None:
             referral_award_retry_queue(new_member, signals=signals, error=_failure_text(result.failed))
@@ -298,6 +313,7 @@ def referral_awards_for_join(*, partner: Partner, signup=None) -> list[AuditEntr
             return entries
     except Exception as error:  # noqa: BLE001 - isolating the join from any award failure
         logger.exception("Referral awards for member %s failed; queued for retry", partner.pk)
+        metrics.referral_failed("all", type(error).__name__)
         referral_award_retry_queue(partner, signals=signals, error=repr(error))
         return []
 
@@ -411,6 +427,7 @@ def _decide(review_id: int, *, actor, approve: bool, note: str = "") -> Referral
             awards = _xp_awards(review.new_member_id, payable, EventType.REFERRAL_AWARD_APPROVED, metadata)
             paid = xp_award_many(awards)
             referral_notifications_store(review.new_member, paid.entries)
+            metrics.referrals_processed_on_commit([entry.level for entry in paid.entries])
             entries = dropped + paid.audit_entries or [
                 AuditEntry(
                     EventType.REFERRAL_AWARD_APPROVED,
@@ -444,3 +461,35 @@ def referral_review_approve(*, review_id: int, actor, note: str = "") -> Referra
 def referral_review_reject(*, review_id: int, actor, note: str = "") -> ReferralReview:
     """Drop the held awards. The member keeps `fraud_hold` (judged fraudulent by staff)."""
     return _decide(review_id, actor=actor, approve=False, note=note)
+
+
+def referral_fraud_hold_clear(*, review_id: int, actor, reason: str) -> ReferralReview:
+    """Staff lift the fraud hold of a member whose signup review was rejected or blocked (a false
+    positive, say, once the member has shown who they are). Only the hold goes: the member is back
+    on the leaderboards; the dropped referral awards stay dropped. Audited with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Clearing a fraud hold needs a reason.", code="reason_required")
+    with transaction.atomic():
+        review = ReferralReview.objects.select_for_update().filter(pk=review_id).first()
+        if review is None:
+            raise NotFoundError(f"Referral review {review_id} does not exist.")
+        if review.status not in (ReferralReview.Status.REJECTED, ReferralReview.Status.BLOCKED):
+            raise ConflictError(
+                f"Review {review_id} is {review.status}: only a rejected or blocked member's hold is cleared this way "
+                "(approving a pending review clears it).",
+                code="review_not_final",
+            )
+        member = Partner.objects.select_for_update().get(pk=review.new_member_id)
+        if not member.fraud_hold:
+            raise ConflictError(f"{member.display_name} has no fraud hold.", code="no_fraud_hold")
+        Partner.objects.filter(pk=member.pk).update(fraud_hold=False)
+        partner_eligibility_changed(member.pk)
+        audit_record(
+            EventType.FRAUD_HOLD_CLEARED,
+            partner_id=member.pk,
+            related_partner_id=review.referrer_id,
+            actor=actor,
+            metadata={"review_id": review.pk, "review_status": review.status, "score": review.score, "reason": reason[:500]},
+        )
+    return review

@@ -38,8 +38,8 @@ def _signed_in(response) -> bool:
     return response.status_code == 302 and "_auth_user_id" in response.client.session
 
 
-def _security_events(reason):
-    return AuditLog.objects.filter(event_type=EventType.SECURITY_AUTH_FAILED, metadata__reason=reason)
+def _security_events(reason, event_type=EventType.SECURITY_AUTH_FAILED):
+    return AuditLog.objects.filter(event_type=event_type, metadata__reason=reason)
 
 
 def _age_attempts(minutes):
@@ -142,7 +142,7 @@ def test_failures_and_the_lockout_are_audited(staff):
     failed = list(_security_events("staff_login_failed").order_by("id"))
     assert [row.metadata["failures"] for row in failed] == [1, 2, 3, 4, 5]
     assert all(row.metadata["username"] == "ops" and row.ip == "203.0.113.7" for row in failed)
-    (locked,) = _security_events("staff_login_locked_out")
+    (locked,) = _security_events("staff_login_locked_out", EventType.SECURITY_STAFF_LOCKED_OUT)
     assert locked.metadata["username"] == "ops" and locked.metadata["lockout_minutes"] == 15
     assert locked.ip == "203.0.113.7"
     # Raw IPs are not kept in the attempt table.

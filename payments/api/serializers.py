@@ -124,6 +124,10 @@ class StaffNoteSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
+class TonTransferAssignSerializer(StaffNoteSerializer):
+    payment_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
 class PayoutApproveSerializer(StaffNoteSerializer):
     tx_hash = serializers.CharField(max_length=128, trim_whitespace=True)
 

@@ -12,9 +12,17 @@ from payments.api.serializers import (
     PayoutApproveSerializer,
     PayoutSerializer,
     StaffNoteSerializer,
+    TonTransferAssignSerializer,
 )
 from payments.selectors import commission_stats
-from payments.services import payment_approve, payment_refund, payment_reject, payout_approve, payout_reject
+from payments.services import (
+    payment_approve,
+    payment_refund,
+    payment_reject,
+    payout_approve,
+    payout_reject,
+    ton_transfer_assign,
+)
 
 
 class StaffView(APIView):
@@ -51,6 +59,15 @@ class StaffPayoutRejectView(StaffView):
         serializer.is_valid(raise_exception=True)
         payout = payout_reject(payout_id=payout_id, actor=request.user, **serializer.validated_data)
         return Response(PayoutSerializer(payout).data)
+
+
+class StaffTonTransferAssignView(StaffView):
+    @extend_schema(request=TonTransferAssignSerializer, responses=PaymentSerializer)
+    def post(self, request, transfer_id: int):
+        serializer = TonTransferAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payment = ton_transfer_assign(transfer_id=transfer_id, actor=request.user, **serializer.validated_data)
+        return Response(PaymentSerializer(payment).data)
 
 
 class CommissionStatsView(StaffView):

@@ -26,5 +26,10 @@ urlpatterns = [
     ),
     path("staff/payouts/<int:payout_id>/approve/", staff.StaffPayoutApproveView.as_view(), name="staff-payout-approve"),
     path("staff/payouts/<int:payout_id>/reject/", staff.StaffPayoutRejectView.as_view(), name="staff-payout-reject"),
+    path(
+        "staff/ton-transfers/<int:transfer_id>/assign/",
+        staff.StaffTonTransferAssignView.as_view(),
+        name="staff-ton-transfer-assign",
+    ),
     path("staff/commission-stats/", staff.CommissionStatsView.as_view(), name="staff-commission-stats"),
 ] + router.urls

@@ -15,15 +15,23 @@ from payments.services.sessions import (
     payment_submit_usdt,
     ton_quote_nanotons,
 )
+from payments.services.stats import commission_stats_fold
 from payments.services.subscriptions import (
     subscription_expire_due,
     subscription_send_warnings,
     subscriptions_run_expiry,
 )
-from payments.services.ton import payment_check_ton, ton_poll, ton_process_transfers, ton_transfer_resolve
+from payments.services.ton import (
+    payment_check_ton,
+    ton_poll,
+    ton_process_transfers,
+    ton_transfer_assign,
+    ton_transfer_resolve,
+)
 
 __all__ = [
     "commission_plan",
+    "commission_stats_fold",
     "payment_approve",
     "payment_check_ton",
     "payment_complete",
@@ -41,6 +49,7 @@ __all__ = [
     "ton_poll",
     "ton_process_transfers",
     "ton_quote_nanotons",
+    "ton_transfer_assign",
     "ton_transfer_resolve",
     "usdt_correct_mismatch",
     "usdt_correction_create",

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
+from p2phub import metrics
 from p2phub.errors import ConflictError, DomainError
 from partners.models import Partner
 from partners.notifications import Kind, NotificationDraft, notifications_create
@@ -127,6 +128,8 @@ def payment_complete(
 
         commission_rows, commission_withheld = _commission_entries(payment, buyer, now)
         entries = usdt_entries_append(commission_rows)
+        metrics.payment_status_on_commit(Payment.Status.COMPLETED)
+        metrics.commissions_distributed_on_commit([(entry.level, entry.amount) for entry in entries])
         buyer_name = display_name(buyer)
         notifications_create(
             [
@@ -246,6 +249,7 @@ def payment_reject(*, payment_id: int, actor, note: str = "") -> Payment:
         payment.decided_by = actor
         payment.decision_note = note[:500]
         payment.save(update_fields=["status", "decided_by", "decision_note", "updated_at"])
+        metrics.payment_status_on_commit(Payment.Status.REJECTED)
         notifications_create(
             [
                 NotificationDraft(
@@ -319,6 +323,7 @@ def payment_refund(*, payment_id: int, actor, note: str = "") -> Payment:
         payment.decided_by = actor
         payment.decision_note = note[:500]
         payment.save(update_fields=["status", "refunded_at", "decided_by", "decision_note", "updated_at"])
+        metrics.payment_status_on_commit(Payment.Status.REFUNDED)
         notifications_create(
             [
                 NotificationDraft(

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record, audit_record_many
+from p2phub import metrics
 from p2phub.errors import ConflictError, DomainError, ServiceUnavailableError
 from partners.models import Partner
 from payments.clients.rates import fetch_ton_usd_rate
@@ -95,6 +96,7 @@ def payment_create(*, partner: Partner, method: str) -> Payment:
         try:
             with transaction.atomic():
                 payment = Payment.objects.create(memo=generate_memo(), **fields)
+                metrics.payment_status_on_commit(Payment.Status.PENDING)
                 audit_record(
                     EventType.PAYMENT_CREATED,
                     partner_id=partner.pk,
@@ -147,6 +149,7 @@ def payment_submit_usdt(*, partner: Partner, payment_id: int, tx_hash: str) -> P
                 payment.save(update_fields=["status", "tx_hash", "review_reason", "submitted_at", "updated_at"])
         except IntegrityError as exc:  # the same hash submitted concurrently for another payment
             raise ConflictError("This transaction hash was already used for a payment.", code="tx_hash_used") from exc
+        metrics.payment_status_on_commit(Payment.Status.UNDER_REVIEW)
         audit_record(
             EventType.PAYMENT_STATE_CHANGED,
             partner_id=partner.pk,
@@ -168,6 +171,7 @@ def payment_expire_stale(*, now: datetime | None = None) -> int:
         if not rows:
             return 0
         Payment.objects.filter(pk__in=[pk for pk, _ in rows]).update(status=Payment.Status.EXPIRED, updated_at=now)
+        metrics.payment_status_on_commit(Payment.Status.EXPIRED, len(rows))
         audit_record_many(
             [
                 AuditEntry(

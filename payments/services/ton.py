@@ -31,7 +31,8 @@ from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
-from p2phub.errors import DomainError
+from p2phub import metrics
+from p2phub.errors import ConflictError, DomainError, NotFoundError
 from partners.models import Partner
 from payments.clients.toncenter import IncomingTransfer, iter_incoming_pages
 from payments.models import Payment, TonPollCursor, TonTransfer
@@ -329,6 +330,7 @@ def _send_to_review(payment: Payment, transfer: IncomingTransfer, *, reason: str
     payment.received_nanotons = transfer.value_nanotons
     payment.submitted_at = timezone.now()
     payment.save(update_fields=["status", "review_reason", "tx_hash", "received_nanotons", "submitted_at", "updated_at"])
+    metrics.payment_status_on_commit(Payment.Status.UNDER_REVIEW)
     audit_record_many(
         [
             AuditEntry(
@@ -379,3 +381,71 @@ def ton_transfer_resolve(*, transfer_id: int, actor, note: str = "") -> TonTrans
             ]
         )
     return record
+
+
+ASSIGNABLE = (TonTransfer.Status.UNMATCHED, TonTransfer.Status.MALFORMED)
+
+
+def ton_transfer_assign(*, transfer_id: int, payment_id: int, actor, note: str = "") -> Payment:
+    """Staff credit a transfer that matched no memo (the member mistyped or left out the
+    comment) to the TON payment it was meant for: the payment completes through
+    `payment_complete` (same transaction, exactly once), the transfer is linked and resolved,
+    and the assignment is audited. A transfer can be assigned once (row lock, then "already
+    resolved" → 409), and a payment that is already completed takes no second transfer (409)."""
+    with transaction.atomic():
+        record = TonTransfer.objects.select_for_update().filter(pk=transfer_id).first()
+        if record is None:
+            raise NotFoundError("Transfer not found.")
+        if record.resolved_at is not None or record.payment_id is not None:
+            raise ConflictError("This transfer was already assigned or resolved.", code="transfer_resolved")
+        if record.status not in ASSIGNABLE:
+            raise ConflictError(
+                f"Only transfers that matched no payment can be assigned; this one is {record.status}.",
+                code="transfer_not_assignable",
+            )
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment is None:
+            raise NotFoundError("Payment not found.")
+        if payment.method != Payment.Method.TON:
+            raise DomainError("Only TON payments take a TON transfer.", code="invalid_method")
+        if payment.status == Payment.Status.COMPLETED:
+            raise ConflictError("This payment is already completed.", code="payment_completed")
+        minimum = Decimal(payment.amount_nanotons) * settings.TON_MIN_PAID_RATIO
+        if record.value_nanotons < minimum:
+            raise DomainError(
+                f"The transfer ({record.value_nanotons} nTON) is below {settings.TON_MIN_PAID_RATIO:%} of the quote "
+                f"({payment.amount_nanotons} nTON); it cannot pay this payment.",
+                code="underpaid",
+            )
+        payment = payment_complete(
+            payment_id=payment.pk,
+            tx_hash=record.tx_hash,
+            received_nanotons=record.value_nanotons,
+            actor=actor,
+            source="staff_assignment",
+        )
+        record.payment = payment
+        record.resolved_at = timezone.now()
+        record.resolved_by = actor
+        record.resolution_note = note[:500]
+        record.save(update_fields=["payment", "resolved_at", "resolved_by", "resolution_note"])
+        audit_record_many(
+            [
+                AuditEntry(
+                    EventType.TON_TRANSFER_ASSIGNED,
+                    partner_id=payment.partner_id,
+                    actor=actor,
+                    metadata={
+                        "transfer_id": record.pk,
+                        "tx_hash": record.tx_hash,
+                        "payment_id": payment.pk,
+                        "memo": payment.memo,
+                        "comment": record.comment[:200],
+                        "value_nanotons": record.value_nanotons,
+                        "status": record.status,
+                        "note": note[:500],
+                    },
+                )
+            ]
+        )
+    return payment
