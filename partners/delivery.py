@@ -39,6 +39,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from p2phub import metrics
 from p2phub.clients import telegram
 from p2phub.clients.errors import ExternalServiceError, TransientExternalError
 from partners.models import Delivery, Notification, Partner, StaffMessage
@@ -203,6 +204,7 @@ def _attempt(model, pk: int, attempt: int, outgoing: Outgoing, clock) -> tuple[s
     except TransientExternalError as error:
         if attempt >= settings.TELEGRAM_SEND_MAX_ATTEMPTS:
             claimed.update(delivery=Delivery.FAILED, last_error=_truncate(f"gave up after {attempt} attempts: {error}"))
+            metrics.notification_failed("retries_exhausted")
             return Delivery.FAILED, None
         retry_at = clock() + timedelta(seconds=retry_delay(attempt, error))
         claimed.update(delivery=Delivery.PENDING, next_attempt_at=retry_at, last_error=_truncate(_describe(error)))
@@ -211,18 +213,22 @@ def _attempt(model, pk: int, attempt: int, outgoing: Outgoing, clock) -> tuple[s
         if outgoing.partner_id is None:
             logger.error("Telegram refused the staff chat (bot removed from it?): %s", error)
             claimed.update(delivery=Delivery.FAILED, last_error=_truncate(_describe(error)))
+            metrics.notification_failed("staff_chat_refused")
             return Delivery.FAILED, None
         from partners.services import partner_telegram_block
 
         claimed.update(delivery=Delivery.BLOCKED, last_error=_truncate(_describe(error)))
         partner_telegram_block(partner_id=outgoing.partner_id, description=error.description)
+        metrics.notification_failed("bot_blocked")
         return Delivery.BLOCKED, None
     except ExternalServiceError as error:
         claimed.update(delivery=Delivery.FAILED, last_error=_truncate(_describe(error)))
+        metrics.notification_failed("rejected")  # a 400: Telegram said why, retrying cannot help
         return Delivery.FAILED, None
     except Exception as error:  # a fault of ours: recorded, never left `sending`, never retried
         logger.exception("Telegram delivery of %s %s failed unexpectedly", model.__name__, pk)
         claimed.update(delivery=Delivery.FAILED, last_error=_truncate(f"internal error: {type(error).__name__}"))
+        metrics.notification_failed("internal")
         return Delivery.FAILED, None
     message_id = message.get("message_id")
     claimed.update(
@@ -232,6 +238,7 @@ def _attempt(model, pk: int, attempt: int, outgoing: Outgoing, clock) -> tuple[s
         last_error="",
         telegram_message_id=message_id if isinstance(message_id, int) and not isinstance(message_id, bool) else None,
     )
+    metrics.notification_sent()
     return Delivery.SENT, None
 
 

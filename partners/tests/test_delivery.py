@@ -289,3 +289,20 @@ def test_turning_messages_off_through_the_api_stops_telegram_messages(fake_bot_a
     with committed():
         again = notification_create(partner=member, kind=Kind.PRO_EXPIRED, dedupe_key="again")
     assert _row(again).delivery == Delivery.SENT
+
+
+def test_delivery_outcomes_move_the_notification_counters(fake_bot_api, committed, client):
+    from p2phub.tests.test_metrics import scrape, value
+
+    before = scrape(client)
+    delivered, refused = PartnerFactory(), PartnerFactory()
+    with committed():
+        notification_create(partner=delivered, kind=Kind.PRO_EXPIRED)
+    fake_bot_api.script(telegram_error(400, "Bad Request: chat not found"))
+    with committed():
+        notification_create(partner=refused, kind=Kind.PRO_EXPIRED)
+    after = scrape(client)
+
+    assert value(after, "notification_sent_total") - value(before, "notification_sent_total") == 1
+    failed = ("notification_failed_total", "rejected")
+    assert value(after, failed[0], error_type=failed[1]) - value(before, failed[0], error_type=failed[1]) == 1
