@@ -28,14 +28,16 @@ from payments.selectors import (
     review_queues,
     top_earners,
 )
+from referrals.selectors import share_funnel
 from rewards.models import CheckIn
 
 SERIES_DAYS = (14, 30)
 GROWTH_WINDOWS = (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))
 PERCENT = Decimal("0.01")
-SHARE_FUNNEL_UNAVAILABLE = (
-    "Share events are not recorded yet (the sharing feature, SPEC §10, is not built), so there is "
-    "no share funnel to report."
+SHARE_FUNNEL_DETAIL = (
+    "All time, platform-wide: shares recorded from the share buttons, clean clicks on /r/ links (bot "
+    "user agents and repeat clicks from one hashed IP within an hour are recorded but not counted), "
+    "signups attributed to the platform and their completed PRO purchases."
 )
 
 
@@ -155,7 +157,7 @@ def staff_stats(*, now: datetime | None = None, days: int = 30, top: int = 10) -
         "chain_depth": shape.chain_depth(),
         "growth": member_growth(now=now),
         "daily": daily_series(now=now, days=days, cutoff=cutoff),
-        "share_funnel": {"available": False, "detail": SHARE_FUNNEL_UNAVAILABLE, "platforms": []},
+        "share_funnel": {"available": True, "detail": SHARE_FUNNEL_DETAIL, "platforms": share_funnel()},
         "summary": {
             "commissions_folded_through": commission_fold_watermark(),
             "fold_grace_minutes": settings.STATS_FOLD_GRACE_MINUTES,

@@ -67,10 +67,21 @@ class DailySerializer(serializers.Serializer):
     checkins = serializers.IntegerField()
 
 
+class SharePlatformSerializer(serializers.Serializer):
+    platform = serializers.CharField()
+    label = serializers.CharField()
+    shares = serializers.IntegerField()
+    clicks = serializers.IntegerField(help_text="Clean clicks: no bot user agent, no repeat from one IP within an hour.")
+    clicks_total = serializers.IntegerField()
+    signups = serializers.IntegerField()
+    pro_purchases = serializers.IntegerField()
+    pro_members = serializers.IntegerField()
+
+
 class ShareFunnelSerializer(serializers.Serializer):
     available = serializers.BooleanField()
     detail = serializers.CharField()
-    platforms = serializers.ListField(child=serializers.DictField(), help_text="Empty until share events exist.")
+    platforms = SharePlatformSerializer(many=True)
 
 
 class SummaryStateSerializer(serializers.Serializer):

@@ -54,6 +54,11 @@ def _daily(stats: dict) -> Table:
     return columns, [[row[column] for column in columns] for row in stats["daily"]]
 
 
+def _share_funnel(stats: dict) -> Table:
+    columns = ["platform", "shares", "clicks", "clicks_total", "signups", "pro_purchases", "pro_members"]
+    return columns, [[row[column] for column in columns] for row in stats["share_funnel"]["platforms"]]
+
+
 TABLES: dict[str, Callable[[dict], Table]] = {
     "commissions": _commissions,
     "commission_by_level": _by_level,
@@ -64,4 +69,5 @@ TABLES: dict[str, Callable[[dict], Table]] = {
     "chain_depth": _chain_depth,
     "growth": _growth,
     "daily": _daily,
+    "share_funnel": _share_funnel,
 }

@@ -25,6 +25,7 @@ TABLE_TITLES = {
     "chain_depth": "Chain depth",
     "growth": "Growth",
     "daily": "Daily series",
+    "share_funnel": "Share funnel per platform",
 }
 
 
@@ -67,6 +68,14 @@ def _charts(stats: dict) -> dict:
             title="Referral funnel: members with an upline at each level",
             labels=[f"L{row['level']}" for row in stats["referral_funnel"]],
             series=[("members", [row["members"] for row in stats["referral_funnel"]])],
+        ),
+        "share_funnel": charts.bar_chart(
+            title="Share funnel per platform, all time",
+            labels=[row["label"] for row in stats["share_funnel"]["platforms"]],
+            series=[
+                (name, [row[key] for row in stats["share_funnel"]["platforms"]])
+                for name, key in (("shares", "shares"), ("clicks", "clicks"), ("signups", "signups"), ("PRO", "pro_purchases"))
+            ],
         ),
         "growth": charts.bar_chart(
             title="New members: this window against the previous one",

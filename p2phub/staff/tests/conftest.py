@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 
+from referrals.share_services import share_click_record, share_event_record
 from partners.tests.factories import PartnerFactory, make_chain
 from payments.services import payment_complete, payment_create, payment_refund, payment_submit_usdt
 from rewards.services.checkins import checkin_record
@@ -15,6 +16,9 @@ NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
 def _buy(partner):
     return payment_complete(payment_id=payment_create(partner=partner, method="USDT").pk)
+
+
+BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
 
 
 @pytest.fixture
@@ -53,5 +57,11 @@ def stats_world(settings, staff_user):
         w.p3 = _buy(w.a[4])
         review = payment_create(partner=w.b1, method="USDT")
         payment_submit_usdt(partner=w.b1, payment_id=review.pk, tx_hash="ab" * 32)
+        # Sharing: B1 shares twice on WhatsApp and once on Telegram; its WhatsApp link gets a
+        # click, the same IP again within the hour (kept, not counted), another IP, and a bot.
+        for platform in ("whatsapp", "whatsapp", "telegram"):
+            share_event_record(partner=w.b1, platform=platform)
+        for ip, agent in (("198.51.100.1", BROWSER), ("198.51.100.1", BROWSER), ("198.51.100.2", BROWSER), ("198.51.100.3", "Googlebot/2.1")):
+            share_click_record(code=w.b1.referral_code, platform="whatsapp", ip=ip, user_agent=agent)
         clock.move_to(NOW)
         yield w

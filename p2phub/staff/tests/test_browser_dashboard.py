@@ -17,7 +17,7 @@ def test_the_staff_dashboard_renders_charts_at_phone_and_desktop_width(stats_wor
     page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/staff/")
     assert page.locator("h1").inner_text() == "Staff dashboard"
-    assert page.locator("svg.chart").count() == 5
+    assert page.locator("svg.chart").count() == 6
     # Every chart fits its card: nothing wider than the viewport, no sideways page scroll.
     for box in [page.locator("svg.chart").nth(i).bounding_box() for i in range(5)]:
         assert box["width"] > 200 and box["x"] >= 0 and box["x"] + box["width"] <= width

@@ -32,11 +32,11 @@ def test_staff_see_the_figures_charts_csv_links_and_admin_links(stats_world, cli
     html = response.content.decode()
     assert "49.53" in html and "15.21" in html and "32.37" in html  # all time, 24 h, 30 d
     assert "13.33%" in html and "3.93" in html
-    assert html.count("<svg") == 5
+    assert html.count("<svg") == 6  # daily activity, commissions per day, by level, referral funnel, share funnel, growth
     assert "/api/v1/staff/stats/?format=csv&amp;table=daily&amp;days=30" in html
     assert f"/admin/partners/partner/{stats_world.a[3].pk}/change/" in html  # top earner
     assert "/admin/payments/payment/?status__exact=under_review" in html
-    assert "not built" in html  # the share funnel says it is not available, with no numbers
+    assert "Share funnel per platform" in html and "table=share_funnel" in html  # its table and CSV link
 
 
 def test_the_window_picker_switches_to_14_days(stats_world, client, staff_user):

@@ -63,6 +63,11 @@ EXPECTED_DAILY = {
     "2026-03-19": {"signups": 1, "checkins": 1},  # B5
     "2026-03-20": {"signups": 2, "pro_purchases": 1, "commissions_usdt": "15.210000", "checkins": 2},
 }
+# Shares, clean clicks, all clicks, signups, PRO purchases, PRO buyers per platform (non-zero rows).
+# B1's WhatsApp link: 4 clicks, the repeat from one IP and the bot not counted. Every join of the
+# data set came through a plain code ("direct"): A2..A10, B2..B5; completed PRO: P2 (A10), P3 (A5).
+SHARE_COLUMNS = ("shares", "clicks", "clicks_total", "signups", "pro_purchases", "pro_members")
+EXPECTED_SHARE = {"whatsapp": (2, 2, 4, 0, 0, 0), "telegram": (1, 0, 0, 0, 0, 0), "direct": (0, 0, 0, 13, 2, 2)}
 ZERO_DAY = {"signups": 0, "pro_purchases": 0, "commissions_usdt": "0.000000", "commission_reversals_usdt": "0.000000", "checkins": 0}
 
 
@@ -85,7 +90,8 @@ def assert_hand_computed(data: dict, w, *, days: int = 30) -> None:
     assert data["chain_depth"] == EXPECTED_DEPTH
     assert data["growth"] == EXPECTED_GROWTH
     assert data["daily"] == expected_daily(days)
-    assert data["share_funnel"]["available"] is False and data["share_funnel"]["platforms"] == []
+    assert data["share_funnel"]["available"] is True
+    assert {row["platform"]: tuple(row[k] for k in SHARE_COLUMNS) for row in data["share_funnel"]["platforms"] if any(row[k] for k in SHARE_COLUMNS)} == EXPECTED_SHARE
 
 
 def test_every_figure_matches_the_hand_computed_values(stats_world, staff_client):
@@ -149,6 +155,9 @@ def test_every_table_as_csv_parses_back_to_the_json_numbers(stats_world, staff_c
     assert [
         {**r, **{k: int(r[k]) for k in ("signups", "pro_purchases", "checkins")}} for r in tables["daily"]
     ] == expected_daily(30)
+    assert {
+        r["platform"]: tuple(int(r[k]) for k in SHARE_COLUMNS) for r in tables["share_funnel"] if any(int(r[k]) for k in SHARE_COLUMNS)
+    } == EXPECTED_SHARE
 
 
 def test_csv_cells_that_look_like_formulas_are_defused(stats_world, staff_client):
