@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from p2phub.staff.tables import TABLES
 from payments.api.serializers import MONEY, LevelStatSerializer, TopEarnerSerializer
+from referrals.api.serializers import FunnelRowSerializer
 
 RATE = {"max_digits": 6, "decimal_places": 4, "coerce_to_string": True}
 PCT = {"max_digits": 12, "decimal_places": 2, "coerce_to_string": True}
@@ -67,21 +68,10 @@ class DailySerializer(serializers.Serializer):
     checkins = serializers.IntegerField()
 
 
-class SharePlatformSerializer(serializers.Serializer):
-    platform = serializers.CharField()
-    label = serializers.CharField()
-    shares = serializers.IntegerField()
-    clicks = serializers.IntegerField(help_text="Clean clicks: no bot user agent, no repeat from one IP within an hour.")
-    clicks_total = serializers.IntegerField()
-    signups = serializers.IntegerField()
-    pro_purchases = serializers.IntegerField()
-    pro_members = serializers.IntegerField()
-
-
 class ShareFunnelSerializer(serializers.Serializer):
     available = serializers.BooleanField()
     detail = serializers.CharField()
-    platforms = SharePlatformSerializer(many=True)
+    platforms = FunnelRowSerializer(many=True)  # the same rows as a member's own funnel
 
 
 class SummaryStateSerializer(serializers.Serializer):

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 
-from referrals.share_services import share_click_record, share_event_record
 from partners.tests.factories import PartnerFactory, make_chain
 from payments.services import payment_complete, payment_create, payment_refund, payment_submit_usdt
+from referrals.share_services import share_click_record, share_event_record
 from rewards.services.checkins import checkin_record
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
