@@ -102,7 +102,7 @@ screenshots: install-dev
 
 # Re-extract the dashboard's strings into locale/ru (the apps keep their own catalogues) and compile.
 messages: install-dev
-	$(PY) manage.py makemessages -l ru --no-location --no-obsolete -i ".venv/*" -i "partners/*" -i "rewards/*" \
+	$(PY) manage.py makemessages -l ru --no-wrap --no-location --no-obsolete -i ".venv/*" -i "partners/*" -i "rewards/*" \
 	  -i "payments/*" -i "referrals/*" -i "audit/*" -i "p2phub/*" -i "bench/*" -i "templates/registration/*" \
 	  -i "templates/landing.html" -i "templates/base.html" -i "dashboard/tests/*" -i "staticfiles/*"
 	msgfmt -c --statistics locale/ru/LC_MESSAGES/django.po -o locale/ru/LC_MESSAGES/django.mo

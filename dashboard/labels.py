@@ -76,3 +76,35 @@ def payout_status(status: str) -> str:
 
 def task_status(status: str) -> str:
     return {"available": _("Available"), "started": _("Started"), "completed": _("Completed")}.get(status, status)
+
+
+def platform_label(platform: str) -> str:
+    """A sharing platform (referrals.models.Platform) or one of the three links, for display."""
+    return {
+        "telegram": "Telegram",
+        "whatsapp": "WhatsApp",
+        "x": "X",
+        "facebook": "Facebook",
+        "linkedin": "LinkedIn",
+        "reddit": "Reddit",
+        "email": _("Email"),
+        "sms": "SMS",
+        "qr": _("QR code"),
+        "copy": _("Copied link"),
+        "direct": _("Plain link"),
+        "web": _("Web link"),
+        "bot": _("Telegram bot link"),
+        "mini_app": _("Mini App link"),
+    }.get(platform, platform)
+
+
+def share_tone(tone: str) -> str:
+    return {
+        "casual": _("Casual"),
+        "professional": _("Professional"),
+        "excited": _("Excited"),
+        "testimonial": _("Testimonial"),
+        "urgency": _("Urgency"),
+        "value": _("Value"),
+        "social_proof": _("Social proof"),
+    }.get(tone, tone)

@@ -11,6 +11,7 @@ from dashboard.views import (
     payouts,
     pro,
     settings,
+    share,
     signin,
     tasks,
 )
@@ -44,6 +45,8 @@ dashboard_urls = [
     path("payouts/", payouts.payouts, name="dashboard-payouts"),
     path("notifications/", notifications.notifications, name="dashboard-notifications"),
     path("notifications/read/", notifications.notifications_read, name="dashboard-notifications-read"),
+    path("share/", share.share, name="dashboard-share"),
+    path("share/<slug:platform>/", share.share_platform, name="dashboard-share-platform"),
     path("settings/", settings.settings_page, name="dashboard-settings"),
     path("settings/language/", settings.language_switch, name="dashboard-language"),
 ]

@@ -8,7 +8,7 @@ import json
 import re
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from playwright.sync_api import expect
@@ -16,10 +16,12 @@ from playwright.sync_api import expect
 from dashboard.tests.builders import bulk_downline
 from dashboard.tests.conftest import signed_widget_data
 from p2phub.testing.telegram import signed_init_data
+from partners.links import web_link as web_link_for
 from partners.models import Partner
 from partners.notifications import Kind, notification_create
 from partners.tests.factories import PartnerFactory
 from payments.services import payment_complete, payment_create, usdt_correction_create
+from referrals.models import ShareEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # CI machines are shared: wait longer than Playwright's 5 s before calling a page broken.
@@ -38,16 +40,19 @@ PAGES = [
     ("pro", "/dashboard/pro/"),
     ("payouts", "/dashboard/payouts/"),
     ("notifications", "/dashboard/notifications/"),
+    ("share", "/dashboard/share/"),
     ("settings", "/dashboard/settings/"),
 ]
 # Telegram's own scripts are the only external ones; this machine is offline, so tests serve
 # stand-ins: the widget script renders nothing, the WebApp script provides a signed initData,
 # Telegram-like theme variables and a recording back button.
 WEBAPP_STUB = """
-window.__tg = {backShown: false, readyCalled: false};
+window.__tg = {backShown: false, readyCalled: false, opened: []};
 window.Telegram = {WebApp: {
   initData: %(init_data)s, colorScheme: "light", themeParams: {},
   ready: function () { window.__tg.readyCalled = true; }, expand: function () {},
+  openLink: function (url) { window.__tg.opened.push(url); },
+  openTelegramLink: function (url) { window.__tg.opened.push("telegram:" + url); },
   BackButton: {show: function () { window.__tg.backShown = true; }, hide: function () { window.__tg.backShown = false; },
                onClick: function () {}}
 }};
@@ -154,6 +159,40 @@ def test_a_member_signs_in_and_uses_every_page(live_server, page, offline_telegr
     page.get_by_role("link", name=re.compile("Show 1 referral of Ann Lee")).click()
     expect(page.get_by_text("Cid Moss")).to_be_visible()
 
+    # Share: copy the web link (Clipboard API), then share on Telegram: the share is recorded
+    # and the platform opens in a new tab with the message and the tagged link filled in.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    # This machine is offline (and routes do not see redirects): the t.me request itself is the proof.
+    requested = []
+    page.context.on("request", lambda request: requested.append(request.url))
+    page.get_by_role("link", name="Share", exact=True).click()
+    expect(page.get_by_role("heading", name="Share", exact=True)).to_be_visible()
+    web_link = page.get_by_label("Web link", exact=True)
+    expect(web_link).to_have_value(re.compile(r"/r/" + re.escape(member.referral_code) + "$"))
+    expect(page.get_by_role("button", name="Copy Web link")).to_be_visible()  # shown by the script
+    copy = page.locator('button[data-copy="link-web"]')
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == web_link.input_value()
+    expect(page.locator("#copy-status")).to_have_text("Copied")
+    with page.expect_popup() as popup_info:
+        page.get_by_test_id("share-telegram").click()
+    popup = popup_info.value
+    popup.wait_for_load_state()
+    shared = [url for url in requested if url.startswith("https://t.me/share/url?url=")]
+    assert len(shared) == 1 and quote(web_link_for(member.referral_code, "telegram"), safe="") in shared[0], requested
+    popup.close()
+    assert list(ShareEvent.objects.filter(partner=member).values_list("platform", flat=True)) == ["telegram"]
+    page.reload()
+    expect(page.get_by_test_id("funnel-telegram").locator("td").first).to_have_text("1")
+    expect(page.get_by_test_id("qr").locator("img")).to_have_js_property("complete", True)
+    assert page.get_by_test_id("qr").locator("img").evaluate("img => img.naturalWidth") > 0  # the session loads it
+    copy_message = page.locator("ul.templates button[data-copy]").first
+    copy_message.focus()
+    page.keyboard.press("Enter")  # keyboard-operable
+    expect(copy_message).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == page.locator("ul.templates textarea").first.input_value()
+
     # Every page at both widths, in English and then in Russian.
     for name, path in PAGES:
         page.goto(base + path)
@@ -201,6 +240,22 @@ def test_the_mini_app_signs_in_with_signed_init_data(live_server, page, offline_
     page.get_by_role("link", name="Задания").click()
     expect(page).to_have_url(live_server.url + "/dashboard/tasks/")
     page.wait_for_function("window.__tg && window.__tg.backShown === true")  # every page but Home
+
+    # Share buttons inside Telegram open through the WebApp API; the share is still recorded.
+    page.goto(live_server.url + "/dashboard/share/")
+    page.get_by_test_id("share-telegram").click()
+    page.get_by_test_id("share-whatsapp").click()
+    page.wait_for_function("window.__tg.opened.length === 2")
+    opened = page.evaluate("window.__tg.opened")
+    assert opened[0].startswith("telegram:https://t.me/share/url?") and opened[1].startswith("https://wa.me/?text=")
+    assert page.url == live_server.url + "/dashboard/share/"  # the page stays
+    member = Partner.objects.get(telegram_id=777002)
+    for _ in range(100):
+        if ShareEvent.objects.filter(partner=member).count() == 2:
+            break
+        page.wait_for_timeout(100)
+    assert sorted(ShareEvent.objects.filter(partner=member).values_list("platform", flat=True)) == ["telegram", "whatsapp"]
+    _shoot(page, "miniapp-share")
 
 
 def test_the_mini_app_outside_telegram_says_what_to_do(live_server, page, offline_telegram):

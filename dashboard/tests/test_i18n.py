@@ -30,7 +30,8 @@ def test_pages_answer_in_the_members_language(member_client, member):
 @pytest.mark.parametrize(
     "url",
     ["/dashboard/", "/dashboard/network/", "/dashboard/network/tree/", "/dashboard/earnings/", "/dashboard/tasks/",
-     "/dashboard/leaderboard/", "/dashboard/pro/", "/dashboard/payouts/", "/dashboard/notifications/", "/dashboard/settings/"],
+     "/dashboard/leaderboard/", "/dashboard/pro/", "/dashboard/payouts/", "/dashboard/notifications/", "/dashboard/share/",
+     "/dashboard/settings/"],
 )
 def test_every_page_is_translated(member_client, member, url):
     _russian(member)

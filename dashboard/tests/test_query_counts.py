@@ -11,6 +11,8 @@ from partners.notifications import Kind, notification_create
 from partners.selectors import partner_network_counts, partner_tree_problems
 from partners.tests.factories import PartnerFactory
 from payments.services import payment_complete, payment_create, payout_request, usdt_correction_create
+from referrals.selectors import community_size
+from referrals.share_services import share_click_record, share_event_record
 from rewards.services import checkin_record, task_start
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +35,7 @@ PAGES = [
     ("payment status", "/dashboard/pro/payments/{payment}/status/"),
     ("payouts", "/dashboard/payouts/"),
     ("notifications", "/dashboard/notifications/"),
+    ("share", "/dashboard/share/"),
     ("settings", "/dashboard/settings/"),
 ]
 
@@ -50,6 +53,8 @@ def _viewer(staff_user, per_level):
     task_start(partner=viewer, task_id="daily_checkin_5")
     notification_create(partner=viewer, kind=Kind.PRO_EXPIRED)
     own_payment = payment_create(partner=viewer, method="USDT")
+    share_event_record(partner=viewer, platform="whatsapp")
+    share_click_record(code=f"{viewer.referral_code}_wa", ip="198.51.100.9", user_agent="Mozilla/5.0")
     viewer.refresh_from_db()
     return viewer, {"child": buyer.pk, "payment": own_payment.pk, "paid": payment.pk}
 
@@ -73,6 +78,9 @@ EXPECTED = {
     "payment status": 4,
     "payouts": 6,
     "notifications": 5,
+    # share_kit 3 (templates, USDT earnings, network counts) + share_funnel 4 (shares, clicks,
+    # signups, PRO purchases); the community size is cached (one COUNT on a cold cache).
+    "share": 10,
     "settings": 3,
 }
 
@@ -98,6 +106,7 @@ def test_every_page_runs_the_same_queries_at_10_and_at_10000_downline_members(
     assert partner_network_counts(big)["network_size"] == 10_001
     assert partner_tree_problems().is_clean
 
+    community_size()  # warm the cached {community} figure, as any earlier share kit would
     for name, pattern in PAGES:
         for viewer, ids in ((small, small_ids), (big, big_ids)):
             client.force_login(member_web_user(partner=viewer))

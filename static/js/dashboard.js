@@ -1,6 +1,7 @@
 /* P2PHub dashboard: small progressive enhancements in plain JavaScript (no library, no CDN).
    Every page works without it; with it: busy buttons, the payment countdown and auto-updating
-   status, tree expansion in place, and Telegram's theme colours and back button in the Mini App. */
+   status, tree expansion in place, copy buttons on the Share page, and Telegram's theme colours,
+   back button and link opening in the Mini App. */
 (function () {
   "use strict";
   var body = document.body;
@@ -87,7 +88,52 @@
       .finally(function () { link.removeAttribute("aria-busy"); });
   });
 
-  // 4. Inside Telegram: theme colours (telegram-web-app.js sets --tg-theme-* variables, which the
+  // 4. Share page: copy buttons (Clipboard API, else the old copy command, else the text is left
+  //    selected for the member to copy), and share buttons inside Telegram, whose web view opens
+  //    links through the WebApp API: the share is recorded in the background, as the form would.
+  var copyStatus = document.getElementById("copy-status");
+  document.querySelectorAll("button[data-copy]").forEach(function (b) { b.hidden = false; });
+  var selectField = function (field) {
+    field.focus();
+    field.select();
+    if (field.setSelectionRange) field.setSelectionRange(0, field.value.length);
+  };
+  var legacyCopy = function (field) {
+    selectField(field);
+    try { return document.execCommand("copy"); } catch (e) { return false; }
+  };
+  var copied = function (button, ok) {
+    var say = ok ? copyStatus.dataset.copiedText : copyStatus.dataset.copyFailedText;
+    copyStatus.textContent = say;
+    if (!ok) return;
+    if (!button.dataset.label) button.dataset.label = button.innerHTML;
+    button.classList.add("copied");
+    button.textContent = say;
+    clearTimeout(button._copyTimer);
+    button._copyTimer = setTimeout(function () {
+      button.innerHTML = button.dataset.label;
+      button.classList.remove("copied");
+      copyStatus.textContent = "";
+    }, 2000);
+  };
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.dataset.copy);
+    if (!field) return;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value)
+        .then(function () { copied(button, true); })
+        .catch(function () { copied(button, legacyCopy(field)); });
+    } else {
+      copied(button, legacyCopy(field));
+    }
+  });
+  document.querySelectorAll(".copy-row input[readonly]").forEach(function (field) {
+    field.addEventListener("focus", function () { field.select(); });
+  });
+
+  // 5. Inside Telegram: theme colours (telegram-web-app.js sets --tg-theme-* variables, which the
   //    stylesheet uses) and the back button on every page but Home.
   var tg = window.Telegram && window.Telegram.WebApp;
   if (tg && tg.initData !== undefined) {
@@ -105,5 +151,13 @@
       }
     }
     if (tg.colorScheme === "dark") document.documentElement.classList.add("dark");
+    document.addEventListener("submit", function (event) {
+      var form = event.target, url = form.dataset.shareUrl;
+      if (!url || !/^https:/.test(url) || !tg.openLink) return;
+      event.preventDefault();
+      fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin", redirect: "manual"})
+        .catch(function () {});
+      if (/^https:\/\/t\.me\//.test(url) && tg.openTelegramLink) tg.openTelegramLink(url); else tg.openLink(url);
+    });
   }
 })();
