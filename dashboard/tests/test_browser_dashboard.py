@@ -23,7 +23,7 @@ from partners.tests.factories import PartnerFactory
 from payments.services import payment_complete, payment_create, usdt_correction_create
 from referrals.models import ShareEvent
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded_catalogues")]
 # CI machines are shared: wait longer than Playwright's 5 s before calling a page broken.
 expect.set_options(timeout=20_000)
 

@@ -17,3 +17,21 @@ def fake_http_server() -> Iterator[FakeHTTPServer]:
     """A started local fake HTTP server, shut down after the test."""
     with FakeHTTPServer() as server:
         yield server
+
+
+@pytest.fixture
+def seeded_catalogues(transactional_db):
+    """The rows data migrations seed (the task catalogue, the share templates), back in place for
+    a transactional test: the flush that ends every transactional test empties them, so a test
+    running after one would otherwise find them gone. Each seed runs only into an empty table."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from referrals.models import ShareTemplate
+    from rewards.models import Task
+
+    seeds = ((Task, "rewards.migrations.0003_seed_tasks"), (ShareTemplate, "referrals.migrations.0004_share_templates_seed"))
+    for model, migration in seeds:
+        if not model.objects.exists():
+            import_module(migration).seed(apps, None)
