@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from partners.models import Notification, Partner, StaffMessage
+from partners.models import Delivery, Notification, Partner, StaffMessage
 
 logger = logging.getLogger(__name__)
 
@@ -198,8 +198,9 @@ _storing_history: ContextVar[bool] = ContextVar("notifications_storing_history",
 
 @contextmanager
 def notifications_as_history():
-    """Inside, notifications are stored as history: kept for the in-app list and marked
-    `skipped`, never delivered. `seed_demo` plays 30 past days; nobody is messaged about them."""
+    """Inside, notifications (and staff-chat messages) are stored as history: kept for the
+    in-app list and admin, marked `skipped`, never delivered. `seed_demo` plays 30 past days;
+    nobody is messaged about them."""
     token = _storing_history.set(True)
     try:
         yield
@@ -400,14 +401,17 @@ def staff_message_create(
         text = f"{text}\n{escape(admin_url)}"
     if dedupe_key and StaffMessage.objects.filter(dedupe_key=dedupe_key).exists():
         return None
+    history = _storing_history.get()  # the demo's past days: kept, never posted to the chat
     try:
         with transaction.atomic():
             message = StaffMessage.objects.create(
-                kind=kind, text=text, data=data, dedupe_key=dedupe_key, next_attempt_at=None
+                kind=kind, text=text, data=data, dedupe_key=dedupe_key, next_attempt_at=None,
+                delivery=Delivery.SKIPPED if history else Delivery.PENDING,
             )
     except IntegrityError:
         return None  # the same key stored concurrently
-    transaction.on_commit(partial(_enqueue_staff_delivery, message.pk), robust=True)
+    if not history:
+        transaction.on_commit(partial(_enqueue_staff_delivery, message.pk), robust=True)
     return message
 
 

@@ -172,3 +172,14 @@ def test_a_signup_stores_its_referral_notifications_in_each_recipients_language(
     assert Notification.objects.get(partner=ru_sponsor, kind=Kind.REFERRAL_L1).title == "Новый реферал: Anna K"
     assert Notification.objects.get(partner=middle, kind=Kind.REFERRAL_L1).title == "Новый реферал: Oleg P"
     assert Notification.objects.get(partner=en_leader, kind=Kind.REFERRAL_L2).title == "New level 2 referral: Oleg P"
+
+
+@pytest.mark.django_db
+def test_staff_messages_stored_as_history_are_never_posted(django_capture_on_commit_callbacks):
+    from partners.models import Delivery, StaffMessage
+    from partners.notifications import notifications_as_history, staff_message_create
+
+    params = {"payment_id": 1, "member": "Ann", "code": "P2P-00000001", "method": "USDT", "amount": "39", "currency": "USDT", "reason": "r", "tx_hash": "t"}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, notifications_as_history():
+        message = staff_message_create(kind=StaffMessage.Kind.PAYMENT_UNDER_REVIEW, params=params)
+    assert callbacks == [] and message.delivery == Delivery.SKIPPED
