@@ -55,9 +55,14 @@ def send_message(
     *,
     reply_markup: dict | None = None,
     parse_mode: str | None = "HTML",
+    link_preview: bool = False,
 ) -> dict:
-    """Send a text message and return the sent Message object."""
+    """Send a text message and return the sent Message object. Link previews are off unless
+    asked for: Telegram's preview fetch would otherwise open the one-time `/login` link (and
+    use it up) before the member does, and previews of our own links are noise."""
     payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
+    if not link_preview:
+        payload["link_preview_options"] = {"is_disabled": True}
     if parse_mode is not None:
         payload["parse_mode"] = parse_mode
     if reply_markup is not None:

@@ -215,6 +215,7 @@ def test_login_sends_a_one_time_link_that_works_once(fake_bot_api, post_update, 
     prefix = "https://p2phub.example/login/telegram/"
     link = next(line for line in reply["text"].split("\n") if line.startswith(prefix))
     assert reply["reply_markup"]["inline_keyboard"][0][0] == {"text": "Open the dashboard", "url": link}
+    assert reply["link_preview_options"] == {"is_disabled": True}  # a preview fetch would use the link up
     token = link.removeprefix(prefix).rstrip("/")
     assert web_login_token_redeem(raw_token=token).pk == member.pk
     with pytest.raises(WebLoginTokenInvalid):
