@@ -73,13 +73,14 @@ def test_send_message_posts_json_and_returns_message(bot_api):
         "text": "<b>Hi</b>",
         "parse_mode": "HTML",
         "reply_markup": markup,
+        "link_preview_options": {"is_disabled": True},  # previews would open one-time links
     }
 
 
-def test_send_message_without_parse_mode_omits_it(bot_api):
+def test_send_message_without_parse_mode_and_with_previews_sends_neither_option(bot_api):
     bot_api.respond_json("POST", SEND_PATH, sent_message())
 
-    telegram.send_message(42, "Hello", parse_mode=None)
+    telegram.send_message(42, "Hello", parse_mode=None, link_preview=True)
 
     assert bot_api.requests[0].json == {"chat_id": 42, "text": "Hello"}
 
