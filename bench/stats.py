@@ -44,6 +44,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -308,6 +309,11 @@ def main() -> None:
     print(f"\nfold: {folded} UTC days into the summary tables in {t5 - t4:.1f} s (the first fold; beat then folds one day a day)")
     measure("After the fold: summary tables up to yesterday + live ledger rows since midnight UTC")
     endpoint("folded")
+    t6 = time.perf_counter()
+    staff.staff_stats_snapshots_refresh()
+    print(f"\nbeat snapshot: the default answers (14 and 30 days) computed in {time.perf_counter() - t6:.1f} s "
+          f"(beat, every {settings.STATS_SNAPSHOT_SECONDS} s; served while younger than {settings.STATS_SNAPSHOT_MAX_AGE_SECONDS} s)")
+    endpoint("beat snapshot")
     print(f"\ntotal {time.perf_counter() - began:.0f} s")
 
 

@@ -378,6 +378,10 @@ COMMISSION_HOLD_DAYS = env.int("COMMISSION_HOLD_DAYS", default=7)
 PAYOUT_MINIMUM_USDT = Decimal(env.str("PAYOUT_MINIMUM_USDT", default="10"))
 # Staff analytics: a UTC day is folded into the summary tables this long after it ended.
 STATS_FOLD_GRACE_MINUTES = env.int("STATS_FOLD_GRACE_MINUTES", default=10)
+# /api/v1/staff/stats/ and /staff/ serve beat's snapshot of the default answers, refreshed every
+# STATS_SNAPSHOT_SECONDS and never older than STATS_SNAPSHOT_MAX_AGE_SECONDS (else computed live).
+STATS_SNAPSHOT_SECONDS = env.int("STATS_SNAPSHOT_SECONDS", default=60)
+STATS_SNAPSHOT_MAX_AGE_SECONDS = env.int("STATS_SNAPSHOT_MAX_AGE_SECONDS", default=150)
 # /metrics: when set, requests need `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # One SECURITY_STAFF_DENIED audit row per caller per this many minutes (p2phub.staff.security).
@@ -452,6 +456,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Staff figures at scale: closed UTC days of the commission ledger into summary tables.
     "fold-commission-stats": {"task": "payments.tasks.fold_commission_stats", "schedule": timedelta(minutes=10)},
+    "staff-stats-snapshots": {
+        "task": "p2phub.staff.tasks.staff_stats_snapshots_refresh",
+        "schedule": timedelta(seconds=STATS_SNAPSHOT_SECONDS),
+        "options": {"expires": STATS_SNAPSHOT_SECONDS},
+    },
 }
 
 # --- Observability ------------------------------------------------------------------------------

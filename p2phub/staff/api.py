@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from audit.api.views import CSVRenderer
 from p2phub.api.permissions import IsStaff
-from p2phub.staff.selectors import staff_stats
+from p2phub.staff.selectors import staff_stats_current
 from p2phub.staff.serializers import StaffStatsSerializer, StatsQuerySerializer
 from p2phub.staff.tables import TABLES
 
@@ -63,7 +63,7 @@ class StaffStatsView(APIView):
         query = StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        stats = staff_stats(days=params["days"], top=params["top"])
+        stats = staff_stats_current(days=params["days"], top=params["top"], fresh=params["fresh"])
         if params.get("format") == "csv":
             name = params["table"]
             columns, rows = TABLES[name](stats)

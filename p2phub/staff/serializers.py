@@ -11,6 +11,7 @@ PCT = {"max_digits": 12, "decimal_places": 2, "coerce_to_string": True}
 class StatsQuerySerializer(serializers.Serializer):
     days = serializers.ChoiceField(choices=[14, 30], default=30, help_text="Length of the daily series.")
     top = serializers.IntegerField(min_value=1, max_value=100, default=10, help_text="How many top earners.")
+    fresh = serializers.BooleanField(default=False, help_text="Compute now instead of serving beat's snapshot.")
     format = serializers.ChoiceField(choices=["json", "csv"], required=False)
     table = serializers.ChoiceField(choices=sorted(TABLES), required=False, help_text="With format=csv: which table.")
 
@@ -77,6 +78,13 @@ class ShareFunnelSerializer(serializers.Serializer):
 class SummaryStateSerializer(serializers.Serializer):
     commissions_folded_through = serializers.DateField(allow_null=True)
     fold_grace_minutes = serializers.IntegerField()
+    source = serializers.ChoiceField(
+        choices=["live", "snapshot"],
+        help_text=(
+            "snapshot: the answer beat computed at generated_at (at most STATS_SNAPSHOT_MAX_AGE_SECONDS "
+            "old); live: computed for this request."
+        ),
+    )
 
 
 class StaffStatsSerializer(serializers.Serializer):

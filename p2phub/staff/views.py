@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from p2phub.staff import charts
 from p2phub.staff.security import staff_access_denied
-from p2phub.staff.selectors import SERIES_DAYS, staff_stats
+from p2phub.staff.selectors import SERIES_DAYS, staff_stats_current
 from p2phub.staff.serializers import StatsQuerySerializer
 from p2phub.staff.tables import TABLES
 
@@ -100,7 +100,7 @@ def dashboard(request):
     if not query.is_valid():
         return render(request, "staff/bad_request.html", {"errors": query.errors, "choices": SERIES_DAYS}, status=400)
     days = query.validated_data["days"]
-    stats = staff_stats(days=days, top=query.validated_data["top"])
+    stats = staff_stats_current(days=days, top=query.validated_data["top"])
     api = reverse("staff-stats")
     tables = []
     for name, build in TABLES.items():

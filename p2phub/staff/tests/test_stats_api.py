@@ -232,3 +232,33 @@ def test_top_earners_from_the_fold_equal_the_live_ledger_when_live_rows_lower_a_
     assert cutoff is not None
     assert top_earners(top=top, cutoff=cutoff) == top_earners(top=top, cutoff=None)
     assert stats_world.a[8].pk not in [row["partner_id"] for row in top_earners(top=20, cutoff=cutoff)]
+
+
+def test_beats_snapshot_is_served_until_it_is_too_old_and_fresh_computes_now(
+    stats_world, staff_client, staff_user, client, settings, monkeypatch
+):
+    import time_machine
+    from django.utils import timezone
+
+    from p2phub.staff import selectors
+    from p2phub.staff.tasks import staff_stats_snapshots_refresh_task
+
+    assert staff_client.get(URL).json()["summary"]["source"] == "live"  # no snapshot yet
+    assert staff_stats_snapshots_refresh_task() == [14, 30]
+    snapshot = staff_client.get(URL).json()
+    assert snapshot["summary"]["source"] == "snapshot"
+    assert_hand_computed(snapshot, stats_world)  # the same figures as computed live
+    assert staff_client.get(URL, {"days": 14}).json()["summary"]["source"] == "snapshot"
+
+    def no_live_answers(**kwargs):
+        raise AssertionError("computed live")
+
+    monkeypatch.setattr(selectors, "staff_stats", no_live_answers)
+    assert staff_client.get(URL, {"format": "csv", "table": "daily"}).status_code == 200  # CSV from it too
+    client.force_login(staff_user)
+    assert "49.53" in client.get("/staff/").content.decode()  # the dashboard reads it as well
+    monkeypatch.undo()
+    assert staff_client.get(URL, {"fresh": "true"}).json()["summary"]["source"] == "live"
+    assert staff_client.get(URL, {"top": 3}).json()["summary"]["source"] == "live"  # not a default answer
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.STATS_SNAPSHOT_MAX_AGE_SECONDS + 1), tick=False):
+        assert staff_client.get(URL).json()["summary"]["source"] == "live"  # too old: never served
