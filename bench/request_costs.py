@@ -25,10 +25,9 @@ import os
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
-from scratch_db import recreate_database, scratch_database
+from scratch_db import bench_environment, recreate_database, scratch_database
 
 REPO = Path(__file__).resolve().parent.parent
 BOT_TOKEN = "42:BENCH"
@@ -42,17 +41,7 @@ def _environment() -> None:
     base = os.environ.get("DATABASE_URL", "postgres://root@127.0.0.1:5432/test")
     maintenance_url, name, bench_url = scratch_database(base, "requests")
     recreate_database(maintenance_url, name)
-    os.environ.update(
-        DATABASE_URL=bench_url,
-        DJANGO_SETTINGS_MODULE="p2phub.settings",
-        DJANGO_DEBUG="0",
-        TELEGRAM_BOT_TOKEN=BOT_TOKEN,
-        THROTTLE_USER="100000000/min",
-        THROTTLE_ANON="100000000/min",
-        LOG_LEVEL="ERROR",
-    )
-    os.environ.pop("CELERY_BROKER_URL", None)  # eager: a signup's after-commit tasks run inline
-    warnings.filterwarnings("ignore", message="No directory at")
+    bench_environment(bench_url, bot_token=BOT_TOKEN)  # eager Celery: after-commit tasks run inline
     sys.path.insert(0, str(REPO))
 
 

@@ -22,3 +22,25 @@ def recreate_database(maintenance_url: str, name: str) -> None:
     with psycopg.connect(maintenance_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def bench_environment(database_url: str, *, bot_token: str) -> None:
+    """The environment a benchmark's Django processes run with: the scratch database, DEBUG off,
+    throttles out of the way, quiet logs, eager Celery (no broker), the benchmark's bot token and
+    no Telegram sending (eager delivery would otherwise call the Bot API inside the request)."""
+    import os
+    import warnings
+
+    os.environ.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="p2phub.settings",
+        DJANGO_DEBUG="0",
+        TELEGRAM_BOT_TOKEN=bot_token,
+        THROTTLE_USER="100000000/min",
+        THROTTLE_ANON="100000000/min",
+        LOG_LEVEL="ERROR",
+        TELEGRAM_SEND_ENABLED="0",
+    )
+    os.environ.pop("CELERY_BROKER_URL", None)
+    # whitenoise warns once per process about the (uncollected) static root.
+    warnings.filterwarnings("ignore", message="No directory at")

@@ -22,10 +22,9 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
-from scratch_db import recreate_database, scratch_database
+from scratch_db import bench_environment, recreate_database, scratch_database
 
 REPO = Path(__file__).resolve().parent.parent
 BOT_TOKEN = "42:BENCH"
@@ -43,19 +42,8 @@ def _bench_url(base_url: str) -> tuple[str, str, str]:
 
 
 def _environment(bench_url: str) -> None:
-    os.environ.update(
-        DATABASE_URL=bench_url,
-        DJANGO_SETTINGS_MODULE="p2phub.settings",
-        DJANGO_DEBUG="0",
-        TELEGRAM_BOT_TOKEN=BOT_TOKEN,
-        THROTTLE_USER="100000000/min",
-        THROTTLE_ANON="100000000/min",
-        LOG_LEVEL="ERROR",
-    )
-    # whitenoise warns once per process about the (uncollected) static root.
-    warnings.filterwarnings("ignore", message="No directory at")
+    bench_environment(bench_url, bot_token=BOT_TOKEN)
     os.environ.pop("REDIS_URL", None)  # per-process local memory cache: no Redis needed
-    os.environ.pop("CELERY_BROKER_URL", None)
     sys.path.insert(0, str(REPO))
 
 

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import render
 
+from p2phub.admin import ReadOnlyAdmin as BaseReadOnlyAdmin
 from p2phub.errors import DomainError
 from payments.models import Payment, Payout, Subscription, TonTransfer, USDTEntry
 from payments.services import (
@@ -20,16 +21,7 @@ from payments.services import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
+class ReadOnlyAdmin(BaseReadOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 

@@ -12,6 +12,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
+from p2phub.admin import ReadOnlyAdmin
 from p2phub.errors import DomainError
 from referrals.models import (
     PartnerSighting,
@@ -196,20 +197,11 @@ class ReferralAwardRetryAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartnerSighting)
-class PartnerSightingAdmin(admin.ModelAdmin):
+class PartnerSightingAdmin(ReadOnlyAdmin):
     list_display = ("partner", "kind", "value_hash", "first_seen", "last_seen")
     list_filter = ("kind",)
     search_fields = ("=value_hash", "=partner__referral_code")
     raw_id_fields = ("partner",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Sharing (SPEC §10) -------------------------------------------------------------------------
@@ -227,19 +219,8 @@ class ShareTemplateAdmin(admin.ModelAdmin):
     ordering = ("language", "sort_order", "id")
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ShareClick)
-class ShareClickAdmin(_ReadOnlyAdmin):
+class ShareClickAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "referrer", "platform", "counted", "is_bot", "user_agent")
     list_filter = ("platform", "counted", "is_bot")
     raw_id_fields = ("referrer",)
@@ -249,7 +230,7 @@ class ShareClickAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(ShareEvent)
-class ShareEventAdmin(_ReadOnlyAdmin):
+class ShareEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "partner", "platform")
     list_filter = ("platform",)
     raw_id_fields = ("partner",)
@@ -258,7 +239,7 @@ class ShareEventAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(ReferralAttribution)
-class ReferralAttributionAdmin(_ReadOnlyAdmin):
+class ReferralAttributionAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "new_member", "referrer", "platform", "channel")
     list_filter = ("platform", "channel")
     raw_id_fields = ("new_member", "referrer")

@@ -4,18 +4,8 @@ are read-only records (changes go through services so they stay audited)."""
 from django.contrib import admin
 from django.db import models
 
+from p2phub.admin import ReadOnlyAdmin
 from rewards.models import Badge, CheckIn, Streak, Task, TaskProgress, XPBalance, XPEntry
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Task)

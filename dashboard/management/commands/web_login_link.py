@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "Print a one-time sign-in link (SITE_URL/login/telegram/<token>/) for a member."
 
     def add_arguments(self, parser):
-        parser.add_argument("member", help="referral code (P2P-XXXXXXXX), Telegram id or partner id (with --id)")
+        parser.add_argument("member", help="referral code (e.g. P2P-7F3A9C21), Telegram id or partner id (with --id)")
         parser.add_argument("--id", action="store_true", help="MEMBER is a partner id")
         parser.add_argument("--base-url", default="", help="server of the link (default: SITE_URL)")
 
