@@ -24,10 +24,11 @@ def recreate_database(maintenance_url: str, name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def bench_environment(database_url: str, *, bot_token: str) -> None:
+def bench_environment(database_url: str, *, bot_token: str, broker_url: str = "") -> None:
     """The environment a benchmark's Django processes run with: the scratch database, DEBUG off,
-    throttles out of the way, quiet logs, eager Celery (no broker), the benchmark's bot token and
-    no Telegram sending (eager delivery would otherwise call the Bot API inside the request)."""
+    throttles out of the way, quiet logs, the benchmark's bot token and no Telegram sending (eager
+    delivery would otherwise call the Bot API inside the request). Celery is eager (tasks run
+    inline) unless a broker_url is given, e.g. memory:// to publish tasks and never run them."""
     import os
     import warnings
 
@@ -41,6 +42,9 @@ def bench_environment(database_url: str, *, bot_token: str) -> None:
         LOG_LEVEL="ERROR",
         TELEGRAM_SEND_ENABLED="0",
     )
-    os.environ.pop("CELERY_BROKER_URL", None)
+    if broker_url:
+        os.environ["CELERY_BROKER_URL"] = broker_url
+    else:
+        os.environ.pop("CELERY_BROKER_URL", None)
     # whitenoise warns once per process about the (uncollected) static root.
     warnings.filterwarnings("ignore", message="No directory at")

@@ -119,6 +119,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Per-member read cache (partners.member_cache): on with a shared cache (Redis) only; 0 turns it off.
+MEMBER_CACHE_SECONDS = env.int("MEMBER_CACHE_SECONDS", default=3600 if REDIS_URL else 0)
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL

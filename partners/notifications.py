@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from partners.member_cache import member_changed
 from partners.models import Delivery, Notification, Partner, StaffMessage
 
 logger = logging.getLogger(__name__)
@@ -249,6 +250,7 @@ def notifications_create(drafts: list[NotificationDraft], *, keys_are_new: bool 
         )
     created = Notification.objects.bulk_create(rows) if keys_are_new else _insert(rows)
     ids = [row.pk for row in created if row.pk is not None]
+    member_changed(row.partner_id for row in created if row.pk is not None)
     if ids and not history:
         transaction.on_commit(partial(_enqueue_delivery, ids), robust=True)
     return created
@@ -423,6 +425,9 @@ def _enqueue_staff_delivery(message_id: int) -> None:
 
 def notifications_mark_read(*, partner: Partner, now: datetime | None = None) -> int:
     """Mark every unread notification of the member read; returns how many changed."""
-    return Notification.objects.filter(partner_id=partner.pk, read_at__isnull=True).update(
+    changed = Notification.objects.filter(partner_id=partner.pk, read_at__isnull=True).update(
         read_at=now or timezone.now()
     )
+    if changed:
+        member_changed([partner.pk])
+    return changed

@@ -14,6 +14,7 @@ from p2phub.db import run_with_transaction_retry
 from p2phub.errors import ConflictError, DomainError
 from partners.eligibility import partner_eligibility_changed
 from partners.links import DIRECT, parse_referral_ref
+from partners.member_cache import everyone_changed
 from partners.models import Partner, PendingAttribution
 
 logger = logging.getLogger(__name__)
@@ -418,6 +419,7 @@ def _partner_move_once(partner_id: int, new_referrer_id: int, actor) -> Partner:
             )
         Partner.objects.move(partner, new_referrer, "last-child")
         Partner.objects.filter(pk=partner.pk).update(referrer=new_referrer)
+        everyone_changed()  # every downline count above the old and the new position
         audit_record(
             EventType.PARTNER_MOVED,
             partner_id=partner.pk,

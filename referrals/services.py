@@ -20,6 +20,7 @@ from audit.services import AuditEntry, audit_record, audit_record_many
 from p2phub import metrics
 from p2phub.errors import ConflictError, DomainError, NotFoundError
 from partners.eligibility import partner_eligibility_changed
+from partners.member_cache import member_changed
 from partners.models import Partner
 from partners.notifications import Kind, NotificationDraft, notifications_create
 from partners.selectors import partner_ancestors
@@ -61,7 +62,9 @@ def _planned_awards(new_member: Partner, now) -> tuple[list[dict], dict[int, str
     multiplier = settings.PRO_XP_MULTIPLIER
     levels = min(settings.REFERRAL_MAX_LEVELS, len(amounts))
     planned, languages = [], {}
-    for level, ancestor in enumerate(partner_ancestors(new_member, levels=levels), start=1):
+    ancestors = partner_ancestors(new_member, levels=levels)
+    member_changed(ancestor.pk for ancestor in ancestors)  # their downline counts grew
+    for level, ancestor in enumerate(ancestors, start=1):
         if ancestor.status != Partner.Status.ACTIVE:
             continue
         amount = amounts[level - 1] * (multiplier if ancestor.pro_active_at(now) else 1)

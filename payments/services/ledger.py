@@ -21,6 +21,7 @@ from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
 from p2phub.errors import DomainError
 from p2phub.ledgers import BalanceMismatch
+from partners.member_cache import member_changed
 from partners.models import Partner
 from payments.models import USDTEntry
 from payments.services.common import usdt
@@ -39,6 +40,7 @@ def usdt_entries_append(rows: list[USDTEntry]) -> list[USDTEntry]:
             raise DomainError("A USDT ledger row needs a non-zero amount.", code="invalid_amount")
     if not rows:
         return []
+    member_changed(row.partner_id for row in rows)
     return USDTEntry.objects.bulk_create(rows)
 
 

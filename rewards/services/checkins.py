@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
+from partners.member_cache import member_changed
 from partners.models import Partner
 from partners.notifications import Kind, notification_create
 from rewards import leaderboards
@@ -70,6 +71,7 @@ def checkin_record(*, partner: Partner, now: datetime | None = None) -> CheckInR
         state.last_checkin_date = today
         state.last_checkin_at = now
         state.save()
+        member_changed([partner.pk])  # the streak and, past a milestone, the badges
         award = xp_award_many(
             [
                 XPAward(

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
+from partners.member_cache import member_changed
 from partners.notifications import Kind, NotificationDraft, notifications_create
 from rewards import leaderboards
 from rewards.levels import level_for_xp, rank_for_level
@@ -151,6 +152,7 @@ def xp_award_many(
     for entry in inserted:
         gained[entry.partner_id] += entry.amount
     XPDelta.objects.bulk_create([XPDelta(partner_id=pid, amount=amount) for pid, amount in gained.items()])
+    member_changed(gained)
     _leaderboards_after_commit(inserted, gained, now)
 
     audit_entries = [
