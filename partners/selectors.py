@@ -107,9 +107,10 @@ def partner_downline(partner: Partner, *, max_levels: int | None = None) -> Quer
     )
 
 
-def partner_network_counts(partner: Partner) -> dict:
-    """L1..L9 member counts, network size and direct referrals from one grouped query."""
-    rows = (
+def partner_network_counts(partner: Partner, *, known_empty: bool = False) -> dict:
+    """L1..L9 member counts, network size and direct referrals from one grouped query (none when
+    the caller knows the downline is empty: a member created by this request)."""
+    rows = () if known_empty else (
         partner_downline(partner)
         .order_by()
         .values("depth")
@@ -134,8 +135,9 @@ def partner_network_level(partner: Partner, *, level: int) -> QuerySet[Partner]:
     )
 
 
-def partner_get_by_telegram_id(telegram_id: int) -> Partner | None:
-    return Partner.objects.filter(telegram_id=telegram_id).first()
+def partner_get_by_telegram_id(telegram_id: int, *, with_referrer: bool = False) -> Partner | None:
+    members = Partner.objects.select_related("referrer") if with_referrer else Partner.objects
+    return members.filter(telegram_id=telegram_id).first()
 
 
 def notification_list(*, viewer: Partner) -> QuerySet:

@@ -6,12 +6,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from audit.models import AuditLog, EventType
 from p2phub.ledgers import BalanceMismatch
+from partners.member_cache import EXPIRES_AT
 from partners.models import Partner
 from payments.models import (
     CommissionDay,
@@ -49,6 +50,7 @@ class USDTBalances:
     balance: Decimal  # every row: held commissions included, reservations deducted
     available: Decimal  # rows whose hold has passed: what can be withdrawn
     total_earned: Decimal  # commissions net of reversals
+    next_release_at: datetime | None = None  # when the next held row becomes available
 
     @property
     def held(self) -> Decimal:
@@ -58,17 +60,23 @@ class USDTBalances:
 def usdt_balances(partner_id: int, *, now: datetime | None = None) -> USDTBalances:
     now = now or timezone.now()
     totals = USDTEntry.objects.filter(partner_id=partner_id).aggregate(
-        balance=_sum(), available=_sum(available_at__lte=now), earned=_sum(kind__in=EARNING_KINDS)
+        balance=_sum(), available=_sum(available_at__lte=now), earned=_sum(kind__in=EARNING_KINDS),
+        next_release_at=Min("available_at", filter=Q(available_at__gt=now)),
     )
-    return USDTBalances(balance=totals["balance"], available=totals["available"], total_earned=totals["earned"])
+    return USDTBalances(
+        balance=totals["balance"], available=totals["available"], total_earned=totals["earned"],
+        next_release_at=totals["next_release_at"],
+    )
 
 
-def usdt_profile_fields(partner: Partner) -> dict:
-    balances = usdt_balances(partner.pk)
+def usdt_profile_fields(partner: Partner, *, new_member: bool = False) -> dict:
+    balances = USDTBalances(ZERO, ZERO, ZERO) if new_member else usdt_balances(partner.pk)
     return {
         "usdt_balance": balances.balance,
         "usdt_available": balances.available,
         "total_earned_usdt": balances.total_earned,
+        # Held commission becomes available at its date without any write.
+        EXPIRES_AT: balances.next_release_at,
     }
 
 

@@ -1,4 +1,4 @@
-"""Network: L1..L9 counts as a chart (partners.selectors.partner_network_counts, one grouped
+"""Network: L1..L9 counts as a chart (partners.profile.network_fields: one grouped
 query), members per level, paginated and searchable (partner_network_level), and a tree
 explorer of the downline to 9 levels. Downline members show name, username, join date, PRO
 and level only: never their balances or codes."""
@@ -14,8 +14,7 @@ from django.views.decorators.http import require_GET
 from dashboard.access import member_page
 from dashboard.selectors import downline_children, downline_node, downline_path, network_level_members
 from dashboard.views.common import page, paginate
-from partners.profile import member_list_extra_fields
-from partners.selectors import partner_network_counts
+from partners.profile import member_list_extra_fields, network_fields
 
 TREE_CHILDREN_SHOWN = 50
 
@@ -51,7 +50,7 @@ def network(request):
     partner = request.partner
     level = _level(request)
     search = (request.GET.get("q") or "").strip()[:64]
-    counts = partner_network_counts(partner)
+    counts = network_fields(partner)
     biggest = max((item["count"] for item in counts["levels"]), default=0)
     members = paginate(request, network_level_members(partner, level=level, search=search))
     query = urlencode({"level": level, **({"q": search} if search else {})}) + "&"

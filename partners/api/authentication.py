@@ -59,7 +59,7 @@ class TelegramInitDataAuthentication(BaseAuthentication):
             logger.info("Rejected Telegram initData: %s", error)
             raise exceptions.AuthenticationFailed(f"Invalid Telegram initData: {error}.") from None
 
-        partner = partner_get_by_telegram_id(verified.user.id)
+        partner = partner_get_by_telegram_id(verified.user.id, with_referrer=True)
         if partner is None:
             context = current_request_context()
             telegram_user = verified.user

@@ -12,15 +12,16 @@ from partners.api.serializers import (
     ProfileSerializer,
     ProfileUpdateSerializer,
 )
-from partners.profile import member_list_extra_fields, profile_extra_fields
-from partners.selectors import partner_network_counts, partner_network_level
+from partners.profile import member_list_extra_fields, network_fields, profile_fields
+from partners.selectors import partner_network_level
 from partners.services import partner_update_preferences
 
 
 def _profile_data(request, partner) -> dict:
-    network = partner_network_counts(partner)
-    referrer = partner.referrer
     join_result = getattr(request, "partner_join_result", None)
+    fields = profile_fields(partner, new_member=bool(join_result and join_result.created))
+    network = fields["network"]
+    referrer = partner.referrer  # loaded with the member by the authentication
     data = {
         "id": partner.pk,
         "telegram_id": partner.telegram_id,
@@ -44,7 +45,7 @@ def _profile_data(request, partner) -> dict:
             else None
         ),
     }
-    data.update(profile_extra_fields(partner))
+    data.update((key, value) for key, value in fields.items() if key != "network")
     return data
 
 
@@ -64,7 +65,7 @@ class MeView(APIView):
 class NetworkView(APIView):
     @extend_schema(responses=NetworkSerializer)
     def get(self, request):
-        return Response(NetworkSerializer(partner_network_counts(request.partner)).data)
+        return Response(NetworkSerializer(network_fields(request.partner)).data)
 
 
 class NetworkLevelViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

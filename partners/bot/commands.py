@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from partners.links import bot_link, mini_app_link, web_link
 from partners.models import Partner
 from partners.notifications import mini_app_button, share_button
-from partners.selectors import partner_get_by_telegram_id, partner_network_counts
+from partners.selectors import partner_get_by_telegram_id
 from partners.services import (
     normalize_referral_code,
     partner_find_by_code,
@@ -196,13 +196,13 @@ def _login(sender: Sender, argument: str):
 
 
 def _stats(sender: Sender, argument: str):
-    from partners.profile import profile_extra_fields
+    from partners.profile import profile_fields
 
     member = sender.member
     if member is None:
         return _not_a_member()
-    fields = profile_extra_fields(member)
-    network = partner_network_counts(member)
+    fields = profile_fields(member)
+    network = fields["network"]
     lines = [
         "<b>" + _("Your P2PHub stats") + "</b>",
         _("XP: %(xp)s · level %(level)s (%(rank)s)")

@@ -58,8 +58,8 @@ def xp_ledger_sum(partner_id: int) -> int:
     return XPEntry.objects.filter(partner_id=partner_id).aggregate(total=Sum("amount"))["total"] or 0
 
 
-def xp_profile_fields(partner: Partner) -> dict:
-    return level_summary(xp_balance(partner.pk))
+def xp_profile_fields(partner: Partner, *, new_member: bool = False) -> dict:
+    return level_summary(0 if new_member else xp_balance(partner.pk))
 
 
 def xp_member_list_fields(partners: list[Partner]) -> dict[int, dict]:

@@ -2,14 +2,14 @@
 button, plus the streak fields of the profile."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
-from partners.member_cache import member_changed
+from partners.member_cache import EXPIRES_AT, member_changed
 from partners.models import Partner
 from partners.notifications import Kind, notification_create
 from rewards import leaderboards
@@ -124,22 +124,26 @@ def _award_badges(partner_id: int, streak: int, now) -> tuple[list[str], list[Au
     return earned, audit
 
 
-def streak_profile_fields(partner: Partner) -> dict:
+def streak_profile_fields(partner: Partner, *, new_member: bool = False) -> dict:
     """checkin_streak (0 once the streak can no longer be continued), last_checkin_date,
-    longest streak, freeze availability and badges: two queries (three for PRO members)."""
+    longest streak, freeze availability and badges: two queries (three for PRO members).
+    True until the next UTC midnight, or until the PRO period ends if that comes first."""
     now = timezone.now()
     today = utc_day(now)
-    state = Streak.objects.filter(partner_id=partner.pk).first()
+    state = None if new_member else Streak.objects.filter(partner_id=partner.pk).first()
     is_pro = partner.pro_active_at(now)
     last_day = state.last_checkin_date if state else None
     weeks = _used_freeze_weeks(partner.pk) if is_pro and last_day and (today - last_day).days == 2 else set()
+    expires_at = datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC)
+    if is_pro and partner.pro_expires_at:
+        expires_at = min(expires_at, partner.pro_expires_at)
     current = live_streak(
         previous_day=last_day, previous_streak=state.current if state else 0, today=today,
         is_pro=is_pro, used_freeze_weeks=weeks,
     )
     badges = [
         {"code": b.code, "name": Badge.Code(b.code).label if b.code in Badge.Code.values else b.code, "earned_at": b.earned_at.isoformat()}
-        for b in Badge.objects.filter(partner_id=partner.pk).order_by("earned_at", "id")
+        for b in ([] if new_member else Badge.objects.filter(partner_id=partner.pk).order_by("earned_at", "id"))
     ]
     return {
         "checkin_streak": current,
@@ -148,5 +152,6 @@ def streak_profile_fields(partner: Partner) -> dict:
         "checked_in_today": last_day == today,
         "streak_freeze_available": freeze_available(previous_day=last_day, today=today, is_pro=is_pro, used_freeze_weeks=weeks),
         "badges": badges,
+        EXPIRES_AT: expires_at,
     }
 
