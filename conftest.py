@@ -88,6 +88,9 @@ def _isolated_settings(settings):
     settings.TELEGRAM_SEND_ENABLED = False  # tests that send use the fake Bot API (fake_bot_api)
     settings.TON_DEMO_RATE_USD = ""  # tests quote from their fake rate server, never the demo rate
     cache.clear()  # throttles, rate quotes and leaderboards start empty in every test
+    # Tests run inside a transaction that never commits, so the after-commit token changes of the
+    # member cache would not run; the cache's own tests turn it on and commit (test_member_cache).
+    settings.MEMBER_CACHE_SECONDS = 0
     yield
 
 

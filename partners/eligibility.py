@@ -1,4 +1,5 @@
-"""Leaderboard eligibility changes (SPEC §8): status, fraud hold, leaderboard visibility.
+"""Leaderboard eligibility changes (SPEC §8): status, fraud hold, leaderboard visibility, and
+what the boards show of a member (name, PRO).
 
 Every service that changes one of them calls `partner_eligibility_changed(partner_id)` inside its
 transaction, whether it wrote with `save()` or `.update()`; each registered listener (rewards

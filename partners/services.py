@@ -364,6 +364,7 @@ def partner_sync_telegram_profile(*, partner: Partner, telegram_user) -> None:
         Partner.objects.filter(pk=partner.pk).update(**changes, updated_at=timezone.now())
         for field, value in changes.items():
             setattr(partner, field, value)
+        partner_eligibility_changed(partner.pk)  # the boards show the new name
 
 
 def partner_update_preferences(*, partner: Partner, **changes) -> Partner:

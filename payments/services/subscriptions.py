@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
+from partners.eligibility import partner_eligibility_changed
 from partners.models import Notification, Partner
 from partners.notifications import Kind, NotificationDraft, notifications_create
 from payments.models import Payment, Subscription
@@ -35,6 +36,7 @@ def subscription_activate(*, partner: Partner, payment: Payment, now: datetime) 
     previous = partner.pro_expires_at
     partner.is_pro, partner.pro_expires_at = True, ends_at
     Partner.objects.filter(pk=partner.pk).update(is_pro=True, pro_expires_at=ends_at, updated_at=now)
+    partner_eligibility_changed(partner.pk)  # the boards show PRO
     entry = AuditEntry(
         EventType.PRO_ACTIVATED,
         partner_id=partner.pk,
@@ -74,6 +76,7 @@ def subscription_cancel_for_refund(*, partner: Partner, payment: Payment, now: d
     new_expiry = previous - unused
     still_pro = new_expiry > now
     partner.is_pro, partner.pro_expires_at = still_pro, new_expiry if still_pro else now
+    partner_eligibility_changed(partner.pk)  # the boards show PRO
     Partner.objects.filter(pk=partner.pk).update(
         is_pro=partner.is_pro, pro_expires_at=partner.pro_expires_at, updated_at=now
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from p2phub.token_cache import EXPIRES_AT, token_cached
 from partners.models import Partner
 from rewards.leaderboards import db, redis_board
 from rewards.leaderboards.periods import BOARDS, eligible_q, masked_name
@@ -33,22 +34,37 @@ def _redis_unavailable(error: Exception) -> None:
     logger.warning("Leaderboard Redis unavailable, answering from the database: %s", error)
 
 
+# A cached top list lives at most this long; it is replaced well before by every board write.
+TOP_CACHE_SECONDS = 3600
+
+
 def leaderboard_top(board: str, *, limit: int = 20, now: datetime | None = None) -> list[dict]:
     """The top `limit` ranked members: [{rank, partner_id, name, score, xp_level, is_pro}].
     Three queries whatever the limit (board, partners, XP levels); in Redis mode a member who
-    became ineligible since the last sync is skipped here too."""
+    became ineligible since the last sync is skipped here too.
+
+    In Redis mode the answer is cached (p2phub.token_cache) under `redis_board.TOP_TOKEN`, which
+    every write to the boards replaces (XP, streaks, a member's sync after a change of status,
+    visibility, name or PRO, a rebuild), and it expires when a listed member's PRO period ends:
+    a warm top list costs one cache round trip and no query."""
     now = now or timezone.now()
     backend = _backend()
     if backend is redis_board:
         try:
-            return _top(redis_board, board, limit, now)
+            key, _ = redis_board.board_key(board, now)
+            cached = token_cached(
+                (redis_board.TOP_TOKEN,), f"leaderboards:top:{key}:{limit}",
+                lambda: _top_fields(redis_board, board, limit, now), timeout=TOP_CACHE_SECONDS,
+            )
+            return cached["rows"]
         except redis_board.REDIS_ERRORS as error:
             _redis_unavailable(error)
             backend = db
-    return _top(backend, board, limit, now)
+    return _top_fields(backend, board, limit, now)["rows"]
 
 
-def _top(backend, board: str, limit: int, now: datetime) -> list[dict]:
+def _top_fields(backend, board: str, limit: int, now: datetime) -> dict:
+    """{"rows": the top list, EXPIRES_AT: the end of the first listed PRO period (is_pro flips)}."""
     from rewards.levels import level_for_xp
     from rewards.selectors import xp_balances
 
@@ -63,6 +79,7 @@ def _top(backend, board: str, limit: int, now: datetime) -> list[dict]:
         if len(rows) < wanted:
             break
     xp = xp_balances(p.pk for p, _ in picked)
+    pro_ends = [p.pro_expires_at for p, _ in picked if p.pro_active_at(now)]
     result = []
     for position, (partner, score) in enumerate(picked, start=1):
         name = partner.display_name
@@ -78,7 +95,7 @@ def _top(backend, board: str, limit: int, now: datetime) -> list[dict]:
                 "is_pro": partner.pro_active_at(now),
             }
         )
-    return result
+    return {"rows": result, EXPIRES_AT: min(pro_ends, default=None)}
 
 
 def leaderboard_rank(board: str, *, partner: Partner, now: datetime | None = None) -> dict:

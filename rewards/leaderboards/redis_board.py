@@ -27,6 +27,7 @@ from django.conf import settings
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
+from p2phub.token_cache import tokens_replace
 from rewards.leaderboards.periods import end_of_day, month_window, utc_day, week_window
 
 logger = logging.getLogger(__name__)
@@ -179,14 +180,22 @@ def board_spec(key_and_expiry: tuple[str, int]) -> list:
     return [key, f"{key}:m", str(expiry)]
 
 
+# The token of every cached top list (rewards.leaderboards.leaderboard_top): replaced after each
+# write to the boards, so a top list is never served from before the write.
+TOP_TOKEN = "leaderboards:top"
+
+
 def write(ops: list[dict], conn=None) -> None:
     if ops:
         conn = conn or client()
         _script(conn, WRITE_LUA)(keys=control_keys(), args=[json.dumps(ops)], client=conn)
+        tokens_replace([TOP_TOKEN])
 
 
 def swap(plan: dict, conn) -> int:
-    return int(_script(conn, SWAP_LUA)(keys=control_keys(), args=[json.dumps(plan)], client=conn))
+    replayed = int(_script(conn, SWAP_LUA)(keys=control_keys(), args=[json.dumps(plan)], client=conn))
+    tokens_replace([TOP_TOKEN])
+    return replayed
 
 
 def top(board: str, limit: int, now: datetime, offset: int = 0) -> list[tuple[int, int]]:
