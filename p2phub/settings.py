@@ -214,6 +214,9 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="None" if PRODUCTION else "Lax")
 CSRF_COOKIE_SAMESITE = env.str("CSRF_COOKIE_SAMESITE", default="None" if PRODUCTION else "Lax")
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+# With Redis, sessions are read from the cache and written through to the database (a page
+# view then reads no session row); without it, from the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 # Who may frame the dashboard pages (CSP frame-ancestors; every other page keeps DENY).
 DASHBOARD_FRAME_ANCESTORS = env.list("DASHBOARD_FRAME_ANCESTORS", default=["https://web.telegram.org"])
 if PRODUCTION:
