@@ -59,7 +59,8 @@ def _viewer(staff_user, per_level):
     return viewer, {"child": buyer.pk, "payment": own_payment.pk, "paid": payment.pk}
 
 
-# Queries per page, whatever the network size: session, user and member (3) plus the page's own.
+# Queries per page, whatever the network size: session, user and member (3) plus the page's own
+# (the session is read from Redis when it is configured).
 EXPECTED = {
     "home": 9,  # 3 with the member cache on (test_member_cache.py)
     "network": 7,
@@ -84,8 +85,9 @@ EXPECTED = {
     "settings": 3,
 }
 
-# With Redis the boards come from sorted sets: only the members' rows and levels are queried.
-REDIS_EXPECTED = {"leaderboard": 5, "leaderboard streak": 5}
+# With Redis the boards come from sorted sets and the top list from its cache (measured warm:
+# the first viewer's visit builds it; every board write replaces its token).
+REDIS_EXPECTED = {"leaderboard": 3, "leaderboard streak": 3}
 
 
 def _get(client, url):
@@ -102,6 +104,8 @@ def test_every_page_runs_the_same_queries_at_10_and_at_10000_downline_members(
         small, small_ids = _viewer(staff_user, TEN)
         big, big_ids = _viewer(staff_user, TEN_THOUSAND)
     expected = {**EXPECTED, **(REDIS_EXPECTED if settings.LEADERBOARD_BACKEND == "redis" else {})}
+    if settings.SESSION_ENGINE.endswith("cached_db"):
+        expected = {name: count - 1 for name, count in expected.items()}  # the session comes from Redis
     assert partner_network_counts(small)["network_size"] == 11  # 10 built + the buyer
     assert partner_network_counts(big)["network_size"] == 10_001
     assert partner_tree_problems().is_clean
@@ -110,6 +114,8 @@ def test_every_page_runs_the_same_queries_at_10_and_at_10000_downline_members(
     for name, pattern in PAGES:
         for viewer, ids in ((small, small_ids), (big, big_ids)):
             client.force_login(member_web_user(partner=viewer))
+            if name in REDIS_EXPECTED and settings.LEADERBOARD_BACKEND == "redis":
+                _get(client, pattern.format(**ids))
             with django_assert_num_queries(expected[name]):
                 _get(client, pattern.format(**ids))
 
