@@ -113,7 +113,6 @@ def referral_notifications_store(
             )
             for entry in paid
         ],
-        keys_are_new=first_run,  # keyed like the ledger rows this join has just inserted
     )
 
 
@@ -218,7 +217,6 @@ def _process(
     result = xp_award_many(
         _xp_awards(new_member.pk, planned, EventType.XP_AWARDED, metadata),
         allow_failures=True,
-        keys_are_new=first_run,  # the join itself: nothing can be paid for this member yet
     )
     referral_notifications_store(new_member, result.entries, languages=languages, first_run=first_run)
     metrics.referrals_processed_on_commit([entry.level for entry in result.entries])

@@ -14,8 +14,12 @@ pytestmark = pytest.mark.django_db
 # so the append needs no read of the newest audit row; SQLite moves the head in a statement of
 # its own).
 # +1 since #11: the signup's ReferralAttribution row (platform, channel) for the share funnel.
-SIGNUP_QUERIES = {"sqlite": 30, "postgresql": 35}
-CHECKIN_QUERIES = {"sqlite": 17, "postgresql": 17}
+# The XP ledger insert skips keys already written (ON CONFLICT DO NOTHING RETURNING) and, on
+# PostgreSQL, carries its delta rows and the balances for level-up detection; notifications
+# need no savepoint either. A check-in (PostgreSQL): the streak row created-or-locked, the
+# check-in row with the streak update, the XP statement, the audit chain head and rows.
+SIGNUP_QUERIES = {"sqlite": 28, "postgresql": 33}
+CHECKIN_QUERIES = {"sqlite": 11, "postgresql": 7}
 
 
 @pytest.mark.parametrize("depth", [9, 30])
