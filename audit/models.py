@@ -153,3 +153,19 @@ class AuditLog(models.Model):
 
     def compute_hash(self, prev_hash: str) -> str:
         return hashlib.sha256(prev_hash.encode() + b"|" + self.canonical_payload()).hexdigest()
+
+
+class AuditChainHead(models.Model):
+    """The hash of the newest audit row: one row (id 1), the chain's lock and its tip at once.
+
+    A writer locks it (`SELECT ... FOR UPDATE`: after waiting, PostgreSQL's READ COMMITTED hands
+    back the version the previous writer committed), chains its rows from that hash and moves
+    the tip in the statement that inserts them, so concurrent transactions form one linear
+    chain with two statements per append. Only `audit.services` writes it; verification never
+    trusts it (it recomputes the chain from the rows)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"audit chain head {self.hash[:12]}…"

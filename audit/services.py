@@ -1,5 +1,5 @@
 """Writing audit rows. Services call `audit_record` / `audit_record_many` inside their own
-transaction, as their last write: the chain lock is held from here to commit, so the shorter
+transaction, as their last write: the chain head is locked from here to commit, so the shorter
 that stretch, the less concurrent writers wait on each other."""
 
 import json
@@ -11,11 +11,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.models import AuditLog
+from audit.models import AuditChainHead, AuditLog
+from p2phub.db import insert_sql
 from p2phub.middleware import current_request_context
 
-# Any constant works; it names "the audit chain head" among PostgreSQL advisory locks.
-_CHAIN_LOCK_KEY = 0x50325048_00A0D17
+_HEAD_ID = 1
 
 
 @dataclass
@@ -30,31 +30,52 @@ class AuditEntry:
     actor_label: str = ""
 
 
-def _lock_chain_head() -> None:
-    """Serialize chain appends until commit so concurrent writers form one linear chain.
-    SQLite already serializes writers (IMMEDIATE transactions), so only PostgreSQL needs it."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # Check the transaction's deferred foreign keys now: their row locks are then taken
-            # before the chain lock, never at COMMIT while holding it (a join/payment deadlock).
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
-
-
 def _json_safe(metadata: dict[str, Any]) -> dict[str, Any]:
     # Store exactly what the hash covers: JSON-native values only (Decimals become strings).
     return json.loads(json.dumps(metadata or {}, cls=DjangoJSONEncoder))
 
 
-def audit_record_many(entries: list[AuditEntry]) -> list[AuditLog]:
+def _chain_head_locked(cursor) -> str:
+    """The hash of the newest committed audit row, with the chain head locked until commit
+    (PostgreSQL; SQLite serializes writers anyway, IMMEDIATE transactions). The head row is
+    created on first use (a new or flushed database) from the newest row itself."""
+    head = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    cursor.execute(f"SELECT hash FROM {head} WHERE id = %s{lock}", [_HEAD_ID])
+    row = cursor.fetchone()
+    if row is None:
+        log = connection.ops.quote_name(AuditLog._meta.db_table)
+        cursor.execute(
+            f"INSERT INTO {head} (id, hash) VALUES (%s, COALESCE((SELECT hash FROM {log} ORDER BY id DESC LIMIT 1), %s)) "
+            "ON CONFLICT (id) DO NOTHING",
+            [_HEAD_ID, AuditLog.GENESIS_HASH],
+        )
+        cursor.execute(f"SELECT hash FROM {head} WHERE id = %s{lock}", [_HEAD_ID])
+        row = cursor.fetchone()
+    return row[0]
+
+
+def audit_record_many(entries: list[AuditEntry], *, foreign_keys_locked: bool = False) -> list[AuditLog]:
+    """Append the entries to the chain, in the caller's transaction.
+
+    Django's PostgreSQL foreign keys are checked at COMMIT (DEFERRABLE INITIALLY DEFERRED), and
+    each check takes a KEY SHARE lock on the referenced row. Taken after the chain head lock,
+    such a lock can close a cycle: this transaction holds the head and waits at COMMIT for a row
+    that a payment holds FOR UPDATE while it waits for the head. So by default the transaction's
+    foreign keys are checked here, before the head is locked (SET CONSTRAINTS ALL IMMEDIATE).
+    `foreign_keys_locked=True` skips that statement: the caller guarantees it already holds (at
+    least) KEY SHARE on every row its foreign keys reference, taken before this call (the signup
+    and the check-in take them in statements they run anyway), so its checks at COMMIT wait for
+    nobody."""
     if not entries:
         return []
     context = current_request_context()
     now = timezone.now()
     # No savepoint: an audit append that fails must fail the caller's whole transaction.
-    with transaction.atomic(savepoint=False):
-        _lock_chain_head()
-        prev_hash = AuditLog.objects.order_by("-id").values_list("hash", flat=True).first() or AuditLog.GENESIS_HASH
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not foreign_keys_locked:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        prev_hash = _chain_head_locked(cursor)
         rows = []
         for entry in entries:
             actor_label = entry.actor_label or (f"staff:{entry.actor.pk}" if entry.actor else "system")
@@ -76,7 +97,21 @@ def audit_record_many(entries: list[AuditEntry]) -> list[AuditLog]:
             row.hash = row.compute_hash(prev_hash)
             prev_hash = row.hash
             rows.append(row)
-        return AuditLog.objects.bulk_create(rows)
+        head = connection.ops.quote_name(AuditChainHead._meta.db_table)
+        insert, params = insert_sql(AuditLog, rows, returning=("id", "hash"))
+        if connection.vendor == "postgresql":
+            # One statement: the rows and the new tip (the head row is locked by this transaction).
+            cursor.execute(f"WITH tip AS (UPDATE {head} SET hash = %s WHERE id = %s) {insert}", [prev_hash, _HEAD_ID, *params])
+            ids = dict((hash_, pk) for pk, hash_ in cursor.fetchall())
+        else:
+            cursor.execute(insert, params)
+            ids = dict((hash_, pk) for pk, hash_ in cursor.fetchall())
+            cursor.execute(f"UPDATE {head} SET hash = %s WHERE id = %s", [prev_hash, _HEAD_ID])
+    for row in rows:
+        row.pk = ids[row.hash]
+        row._state.adding = False
+        row._state.db = connection.alias
+    return rows
 
 
 def audit_record(event_type: str, **fields: Any) -> AuditLog:

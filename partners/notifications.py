@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from p2phub.db import insert_returning
 from partners.member_cache import member_changed
 from partners.models import Delivery, Notification, Partner, StaffMessage
 
@@ -209,14 +210,12 @@ def notifications_as_history():
         _storing_history.reset(token)
 
 
-def notifications_create(drafts: list[NotificationDraft], *, keys_are_new: bool = False) -> list[Notification]:
-    """Store many notifications with one language lookup and one INSERT (the signup, commission
-    and daily-job paths), in the caller's transaction. Drafts whose dedupe key is already stored
-    are skipped. Returns the rows stored; their delivery is queued after commit.
-
-    `keys_are_new`: the caller knows no row can hold these dedupe keys yet (they name a ledger
-    row it has just inserted), so the INSERT runs without the savepoint that recovers from a
-    duplicate; were a key stored after all, the unique constraint fails the caller instead."""
+def notifications_create(drafts: list[NotificationDraft]) -> list[Notification]:
+    """Store many notifications with one INSERT (the signup, commission and daily-job paths; a
+    language lookup first only for drafts that do not carry their member's language), in the
+    caller's transaction. Drafts whose dedupe key is already stored are skipped by the insert
+    itself (ON CONFLICT DO NOTHING RETURNING: no savepoint, no second read). Returns the rows
+    stored; their delivery is queued after commit."""
     if not drafts:
         return []
     missing = {d.partner_id for d in drafts if d.language is None}
@@ -248,35 +247,37 @@ def notifications_create(drafts: list[NotificationDraft], *, keys_are_new: bool 
                 created_at=draft.created_at or now,
             )
         )
-    created = Notification.objects.bulk_create(rows) if keys_are_new else _insert(rows)
-    ids = [row.pk for row in created if row.pk is not None]
-    member_changed(row.partner_id for row in created if row.pk is not None)
+    created = _insert(rows)
+    ids = [row.pk for row in created]
+    member_changed(row.partner_id for row in created)
     if ids and not history:
         transaction.on_commit(partial(_enqueue_delivery, ids), robust=True)
     return created
 
 
 def _insert(rows: list[Notification]) -> list[Notification]:
-    """One INSERT that returns primary keys; on a dedupe-key conflict, the rows whose key is
-    already stored are dropped and the rest inserted again."""
-    try:
-        with transaction.atomic():
-            return Notification.objects.bulk_create(rows)
-    except IntegrityError:
-        keys = [row.dedupe_key for row in rows if row.dedupe_key]
-        if not keys:
-            raise
-    stored = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-    fresh = [row for row in rows if row.dedupe_key not in stored]
-    if not fresh:
-        return []
-    try:
-        with transaction.atomic():
-            return Notification.objects.bulk_create(fresh)
-    except IntegrityError:
-        # Another transaction stored the same keys just now: keep whatever is not a duplicate.
-        Notification.objects.bulk_create(fresh, ignore_conflicts=True)
-        return []
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING: the rows whose dedupe key is stored
+    already (or repeated in this batch) are skipped, the others come back with their ids
+    (matched by key; rows without a key, which never conflict, by member and kind)."""
+    returned = insert_returning(
+        Notification, rows, ignore_conflicts=True, returning=("id", "dedupe_key", "partner_id", "kind")
+    )
+    keyed = {key: pk for pk, key, _partner, _kind in returned if key is not None}
+    unkeyed: dict[tuple, list[int]] = defaultdict(list)
+    for pk, key, partner_id, kind in sorted(returned):
+        if key is None:
+            unkeyed[(partner_id, kind)].append(pk)
+    created = []
+    for row in rows:
+        if row.dedupe_key is None:
+            row.pk = unkeyed[(row.partner_id, row.kind)].pop(0)
+        elif row.dedupe_key in keyed:
+            row.pk = keyed.pop(row.dedupe_key)
+        else:
+            continue
+        row._state.adding = False
+        created.append(row)
+    return created
 
 
 def _enqueue_delivery(ids: list[int]) -> None:

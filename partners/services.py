@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass, replace
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, Q, Subquery
 from django.utils import timezone
 from treebeard.exceptions import PathOverflow
 
@@ -146,7 +147,75 @@ def _foreign_keys_checked_now() -> None:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def _insert_node(referrer: Partner | None, candidate: Partner) -> Partner:
+class _ReferrerMoved(Exception):
+    """The referrer's path left the tree whose lock this attempt took: run the join again,
+    under the lock of the tree it is in now (a fresh transaction, so no lock is held while
+    waiting for another)."""
+
+    def __init__(self, path: str):
+        super().__init__(path)
+        self.path = path
+
+
+class _JoinAsRoot(Exception):
+    """The referrer cannot take another child (no step left after its last child's path): run
+    the join again as a root (nothing of this attempt is kept)."""
+
+
+class _AwardStepFailed(Exception):
+    """Something after the member's row failed in the one-transaction join: run it again with
+    the award step isolated in a savepoint (see partner_join)."""
+
+
+def _child_insert(referrer: Partner, candidate: Partner, path_hint: str) -> Partner | None:
+    """Insert the candidate as the referrer's last child; None when the referrer is at the
+    deepest storable level (nothing written).
+
+    Statements: the referrer's tree lock (shared, PostgreSQL); `UPDATE ... numchild + 1
+    RETURNING path, depth, numchild`, which locks the referrer's row (FOR NO KEY UPDATE: joins
+    under one referrer queue here, and nobody else's key-share locks on it wait) and returns its
+    path as committed now, read after the tree lock (a statement of its own, so its snapshot is
+    younger than the lock); the last child's path (only when there were children; its own
+    statement again, taken under the row lock, so every sibling committed before is seen and
+    none can be added until this transaction ends); the INSERT. The child path is treebeard's
+    (`_get_path` for a first child, `_inc_path` of the last child), the same tree a treebeard
+    `add_child` would build, without its second read of the parent and its savepoint."""
+    table = connection.ops.quote_name(Partner._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            key = _tree_key(path_hint)
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_TREE_LOCK_CLASS, key])
+        cursor.execute(
+            f"UPDATE {table} SET numchild = numchild + 1 WHERE id = %s AND depth < %s RETURNING path, depth, numchild",
+            [referrer.pk, MAX_TREE_DEPTH],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None  # at the depth limit (partners are never deleted)
+    path, depth, numchild = row
+    if connection.vendor == "postgresql" and _tree_key(path) != key:
+        raise _ReferrerMoved(path)
+    if numchild == 1:
+        child_path = Partner._get_path(path, depth + 1, 1)
+    else:
+        low, high = Partner._get_children_path_interval(path)
+        last = (
+            Partner.objects.filter(depth=depth + 1, path__range=(low, high))
+            .order_by("-path")
+            .values_list("path", flat=True)
+            .first()
+        )
+        try:
+            child_path = Partner(path=last)._inc_path() if last else Partner._get_path(path, depth + 1, 1)
+        except PathOverflow as error:
+            raise _JoinAsRoot(str(error)) from error
+    referrer.path, referrer.depth, referrer.numchild = path, depth, numchild
+    candidate.path, candidate.depth, candidate.numchild = child_path, depth + 1, 0
+    candidate.save(force_insert=True)
+    return candidate
+
+
+def _insert_node(referrer: Partner | None, candidate: Partner, path_hint: str = "") -> Partner:
     """Add the candidate under the referrer (the referrer's tree locked shared, see above), or
     as a root.
 
@@ -155,22 +224,69 @@ def _insert_node(referrer: Partner | None, candidate: Partner) -> Partner:
     attaching them higher up would pay an upline that did not refer them. So the member joins as
     a root, like an unknown code: no referrer, no awards; `candidate.referral_refused` says why
     and a warning is logged. Chains this deep exist only when built on purpose."""
-    _foreign_keys_checked_now()
     if referrer is not None:
-        (path,) = _tree_locks_acquire(lambda: [_current_path(referrer.pk)], exclusive=False)
-        try:
-            if len(path) // Partner.steplen >= MAX_TREE_DEPTH:
-                raise PathOverflow(f"Referrer {referrer.pk} is at the maximum depth {MAX_TREE_DEPTH}.")
-            return Partner.objects.add_child(referrer, instance=candidate)
-        except PathOverflow as error:
-            logger.warning("Join under partner %s refused, joining as a root: %s", referrer.pk, error)
-            candidate.referrer = None
-            candidate.referral_refused = "depth_limit"
+        node = _child_insert(referrer, candidate, path_hint or referrer.path)
+        if node is not None:
+            return node
+        logger.warning("Join under partner %s refused, joining as a root: maximum depth %s", referrer.pk, MAX_TREE_DEPTH)
+        candidate.referrer = None
+        candidate.referral_refused = "depth_limit"
     if connection.vendor == "postgresql":
         # add_root() reads the last root without a lock; concurrent roots would collide.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ROOTS_LOCK_KEY])
     return Partner.objects.add_root(instance=candidate)
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    existing: Partner | None = None
+    referrer: Partner | None = None
+    referral_code: str | None = None  # the pending /start code, when that is what names the referrer
+    pending: bool | None = None  # does the bot's pending attribution exist (None: not known)
+
+
+def _join_lookup(*, telegram_id: int | None, code: str, referrer: Partner | None) -> _Lookup:
+    """One statement before the join: the member this Telegram id already is (the join returns
+    it), the referrer the code names (or the given one, re-read for a current path) and whether
+    the bot left a pending `/start` attribution for this user (the join consumes it). Without a
+    code or referrer, the referrer is the one the pending code names, in the same statement."""
+    pending_rows = PendingAttribution.objects.filter(telegram_id=telegram_id)
+    if referrer is None and not code:
+        if telegram_id is None:
+            return _Lookup()
+        pending_code = Subquery(pending_rows.values("referral_code")[:1])
+        rows = list(
+            Partner.objects.filter(Q(telegram_id=telegram_id) | Q(referral_code=pending_code)).annotate(
+                pending_code=pending_code
+            )
+        )
+        if not rows:  # nobody matched: a pending code, if any, names no member (read it for the audit)
+            code = pending_rows.values_list("referral_code", flat=True).first()
+            return _Lookup(referral_code=code, pending=code is not None)
+        code = rows[0].pending_code
+        return _Lookup(
+            existing=next((row for row in rows if row.telegram_id == telegram_id), None),
+            referrer=next((row for row in rows if code and row.referral_code == code), None),
+            referral_code=code,
+            pending=code is not None,
+        )
+    if referrer is not None:
+        wanted = Q(pk=referrer.pk)
+    else:
+        code = parse_referral_ref(code).code  # a platform tag is not part of the code
+        wanted = Q(referral_code=code) if code else Q(pk__in=[])
+    if telegram_id is None:
+        if referrer is not None:
+            return _Lookup(referrer=referrer)
+        return _Lookup(referrer=Partner.objects.filter(wanted).first() if code else None)
+    rows = list(Partner.objects.filter(wanted | Q(telegram_id=telegram_id)).annotate(pending=Exists(pending_rows)))
+    existing = next((row for row in rows if row.telegram_id == telegram_id), None)
+    named = next((row for row in rows if row.telegram_id != telegram_id), None)
+    if referrer is not None and named is not None:
+        referrer.path = named.path  # the caller's object, with the path as committed now
+        named = referrer
+    return _Lookup(existing=existing, referrer=named, pending=rows[0].pending if rows else None)
 
 
 def partner_join(
@@ -194,80 +310,98 @@ def partner_join(
     held for review, with their notifications), the pending attribution consumed, and the join's
     single audit append. An unknown code makes a root and says so. An existing Telegram identity
     is returned as it is: the referrer is fixed at creation.
-    """
-    # referrals builds on partners (it imports our models and selectors), so the signup reaches
-    # it through this one function-local import instead of a module-level cycle.
-    from referrals.services import referral_awards_for_join
 
+    The join runs as one all-or-nothing transaction without savepoints. If anything after the
+    member's row fails (a statement timeout on one ancestor's ledger row, a bug in a
+    notification), that attempt is rolled back whole and the join runs again at once with the
+    award step isolated in a savepoint, row by row where the batch fails: exactly what an award
+    failure did before (the others paid, a `ReferralAwardRetry` committed with the member), at
+    the cost of one rolled-back attempt in that rare case.
+    """
     signup = signup or SignupContext()
-    if telegram_id is not None:
-        existing = Partner.objects.filter(telegram_id=telegram_id).first()
-        if existing:
-            return JoinResult(partner=existing, created=False, referrer=None)
-    attribution = "referrer" if referrer is not None else "code"
-    if referrer is None and not normalize_referral_code(referral_code) and telegram_id is not None:
-        referral_code = (
-            PendingAttribution.objects.filter(telegram_id=telegram_id).values_list("referral_code", flat=True).first()
-        )
-        attribution = "pending"
     normalized_code = normalize_referral_code(referral_code)
-    if referrer is None and not normalized_code:
-        attribution = "none"
-    if referrer is None and normalized_code:
-        referrer = partner_find_by_code(normalized_code)
+    attribution = "referrer" if referrer is not None else ("code" if normalized_code else "none")
+    found = _join_lookup(telegram_id=telegram_id, code=normalized_code, referrer=referrer)
+    if found.existing is not None:
+        return JoinResult(partner=found.existing, created=False, referrer=None)
+    if referrer is None and not normalized_code and telegram_id is not None:
+        attribution = "pending" if found.pending else "none"
+        referral_code = found.referral_code
+        normalized_code = normalize_referral_code(referral_code)
+    referrer = found.referrer if referrer is None else referrer
     if not signup.platform:
         signup = replace(signup, platform=parse_referral_ref(referral_code).platform if referral_code else DIRECT)
     unknown_code = bool(normalized_code) and referrer is None
     language = language if language in Partner.Language.values else Partner.Language.EN
+    profile = {
+        "telegram_id": telegram_id,
+        "user": user,
+        "username": username[:64],
+        "first_name": first_name[:128],
+        "last_name": last_name[:128],
+        "language": language,
+        "photo_url": photo_url[:512],
+    }
+    # Which way the next attempt runs: under whom (a path hint for the tree lock), whether the
+    # award step is isolated.
+    plan = {"referrer": referrer, "path_hint": referrer.path if referrer is not None else "", "isolated": False, "refused": ""}
 
-    for attempt in range(_CODE_ATTEMPTS):
+    def insert_and_award():
+        from referrals.services import referral_awards_for_join
+
         candidate = Partner(
-            telegram_id=telegram_id,
-            user=user,
-            username=username[:64],
-            first_name=first_name[:128],
-            last_name=last_name[:128],
-            language=language,
-            photo_url=photo_url[:512],
-            referral_code=generate_referral_code(),
-            referrer=referrer,
-            joined_at=timezone.now(),
+            **profile, referral_code=generate_referral_code(), referrer=plan["referrer"], joined_at=timezone.now()
         )
-        def insert_and_award(candidate=candidate):
-            with transaction.atomic():
-                partner = _insert_node(referrer, candidate)
-                # The depth limit may have made the member a root: nobody above them is paid.
-                placed_under = referrer if partner.referrer_id is not None else None
-                metadata = {"channel": signup.channel, "depth": partner.depth, "attribution": attribution}
-                if getattr(partner, "referral_refused", ""):
-                    metadata["referral_refused"] = partner.referral_refused
-                entries = [
-                    AuditEntry(
-                        EventType.PARTNER_JOINED,
-                        partner_id=partner.pk,
-                        related_partner_id=placed_under.pk if placed_under else None,
-                        metadata=metadata,
-                    )
-                ]
-                if unknown_code:
-                    entries.append(
-                        AuditEntry(
-                            EventType.REFERRAL_ATTRIBUTION_UNKNOWN_CODE,
-                            partner_id=partner.pk,
-                            metadata={"code": normalized_code},
-                        )
-                    )
-                entries.extend(referral_awards_for_join(partner=partner, signup=signup))
+        if plan["refused"]:
+            candidate.referral_refused = plan["refused"]
+        isolated = plan["isolated"]
+        with transaction.atomic():
+            if isolated:
+                _foreign_keys_checked_now()
+            partner = _insert_node(plan["referrer"], candidate, plan["path_hint"])
+            try:
+                entries = _join_audit_entries(partner, plan["referrer"], signup, attribution, unknown_code, normalized_code)
+                drafts: list = []
+                # referrals builds on partners (it imports our models and selectors), so the signup
+                # reaches it through this one function-local import instead of a module-level cycle.
+                entries.extend(
+                    referral_awards_for_join(partner=partner, signup=signup, notifications=None if isolated else drafts)
+                )
                 if telegram_id is not None:
-                    PendingAttribution.objects.filter(telegram_id=telegram_id).delete()
+                    if found.pending is not False:  # known to be absent: nothing to consume
+                        PendingAttribution.objects.filter(telegram_id=telegram_id).delete()
                     if signup.channel in WELCOMED_CHANNELS:
-                        _welcome_store(partner)
-                audit_record_many(entries)
-            return JoinResult(partner=partner, created=True, referrer=placed_under, unknown_referral_code=unknown_code)
+                        drafts.append(_welcome_draft(partner))
+                _notifications_store(drafts)
+                # The rows this join's foreign keys reference are locked already: the referrer
+                # by the numchild update, every ancestor FOR KEY SHARE by the award step's
+                # ancestors read, the rest are the new member's own rows. So the deferred checks
+                # wait for nobody at COMMIT, and no SET CONSTRAINTS is needed before the audit
+                # chain head (a web sign-in's Django user row is not covered: checked as before).
+                audit_record_many(entries, foreign_keys_locked=not isolated and user is None)
+            except Exception as error:
+                if isolated:
+                    raise
+                raise _AwardStepFailed(repr(error)) from error
+        placed_under = plan["referrer"] if partner.referrer_id is not None else None
+        return JoinResult(partner=partner, created=True, referrer=placed_under, unknown_referral_code=unknown_code)
 
+    collisions = moves = 0
+    while True:
         try:
             # A join that PostgreSQL picks as a deadlock victim runs again instead of failing.
             return run_with_transaction_retry(insert_and_award, label="partner_join")
+        except _ReferrerMoved as moved:
+            moves += 1
+            if moves >= _TREE_LOCK_ATTEMPTS:
+                raise ConflictError("The tree is being reorganized; please retry.", code="tree_busy") from None
+            plan["path_hint"] = moved.path
+        except _JoinAsRoot as error:
+            logger.warning("Join under partner %s refused, joining as a root: %s", plan["referrer"].pk, error)
+            plan.update(referrer=None, path_hint="", refused="depth_limit")
+        except _AwardStepFailed as error:
+            logger.warning("Join: the award step failed (%s); running the join again with it isolated", error)
+            plan["isolated"] = True
         except IntegrityError:
             # Either the same Telegram user joined concurrently (their row is committed now and
             # wins), or the random code / a root path collided (try again with fresh values).
@@ -275,21 +409,43 @@ def partner_join(
                 existing = Partner.objects.filter(telegram_id=telegram_id).first()
                 if existing:
                     return JoinResult(partner=existing, created=False, referrer=None)
-            logger.info("partner_join retry %s after a unique collision", attempt + 1)
-    raise ConflictError("Could not allocate a unique referral code; please retry.", code="join_conflict")
+            collisions += 1
+            logger.info("partner_join retry %s after a unique collision", collisions)
+            if collisions >= _CODE_ATTEMPTS:
+                raise ConflictError("Could not allocate a unique referral code; please retry.", code="join_conflict") from None
+
+
+def _join_audit_entries(partner, referrer, signup, attribution, unknown_code, normalized_code) -> list[AuditEntry]:
+    placed_under = referrer if partner.referrer_id is not None else None
+    metadata = {"channel": signup.channel, "depth": partner.depth, "attribution": attribution}
+    if getattr(partner, "referral_refused", ""):
+        metadata["referral_refused"] = partner.referral_refused
+    entries = [
+        AuditEntry(
+            EventType.PARTNER_JOINED,
+            partner_id=partner.pk,
+            related_partner_id=placed_under.pk if placed_under else None,
+            metadata=metadata,
+        )
+    ]
+    if unknown_code:
+        entries.append(
+            AuditEntry(EventType.REFERRAL_ATTRIBUTION_UNKNOWN_CODE, partner_id=partner.pk, metadata={"code": normalized_code})
+        )
+    return entries
 
 
 # Joins that greet the new member in Telegram with their own links (not seeds, staff or tests).
 WELCOMED_CHANNELS = frozenset({"mini_app", "web", "bot"})
 
 
-def _welcome_store(partner: Partner) -> None:
+def _welcome_draft(partner: Partner):
     from partners.links import bot_link, mini_app_link, web_link
-    from partners.notifications import Kind, notification_create
+    from partners.notifications import Kind, NotificationDraft
 
     code = partner.referral_code
-    notification_create(
-        partner=partner,
+    return NotificationDraft(
+        partner_id=partner.pk,
         kind=Kind.WELCOME,
         params={
             "name": partner.first_name or partner.display_name,
@@ -299,7 +455,17 @@ def _welcome_store(partner: Partner) -> None:
         },
         data={"referral_code": code},
         dedupe_key=f"welcome:{partner.pk}",
+        language=partner.language,
     )
+
+
+def _notifications_store(drafts: list) -> None:
+    """The join's notifications in one INSERT: the welcome and the recipients' referral and
+    level-up messages (the award step hands its drafts here instead of storing them)."""
+    if drafts:
+        from partners.notifications import notifications_create
+
+        notifications_create(drafts)
 
 
 def pending_attribution_record(*, telegram_id: int, referral_code: str) -> None:

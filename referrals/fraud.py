@@ -1,10 +1,11 @@
 """Velocity limit and fraud scoring of a signup (SPEC §2).
 
 Every rule reads its points and thresholds from settings at call time. All lookups are a fixed
-number of indexed queries, whatever the depth of the tree:
-- one aggregate over the referrer's signups of the last hour (the (referrer, joined_at) index);
-- one lookup of the referrer's sightings matching the new member's hashed IP / device;
-- only when the IP matched, one bounded count of members seen on that IP (shared-NAT check).
+number of indexed reads, whatever the depth of the tree, and at signup they ride on the referral
+engine's ancestors statement (`signup_lookups`):
+- an aggregate over the referrer's signups of the last hour (the (referrer, joined_at) index);
+- whether the referrer was seen on the new member's hashed IP / device;
+- only when the IP matched, a bounded count of members seen on that IP (shared-NAT check).
 """
 
 import hashlib
@@ -14,7 +15,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db import connection
+from django.db.models import Case, Count, Exists, Expression, IntegerField, Max, Subquery, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from partners.models import Partner
 from referrals.models import PartnerSighting
@@ -89,74 +93,113 @@ class Assessment:
             self.reasons.append({"code": code, "points": points})
 
 
-def _referrer_recent_signups(member: Partner) -> tuple[int, object]:
-    """(signups under the referrer in the hour up to and including this one, the joined_at of
-    the one before). Siblings are inserted under treebeard's lock on the parent row, so their
-    ids follow commit order: counting ids up to this member's is exact under concurrency and
-    gives the same answer when a signup is reprocessed later."""
-    row = (
+def signup_lookups(member: Partner, signals: SignupSignals) -> dict[str, Expression]:
+    """What `signup_assess` reads from the database, as scalar subqueries for the caller to
+    annotate on a statement it runs anyway (the referral engine's ancestors query), so velocity
+    and the referrer's sightings cost no statement of their own. Uncorrelated, so the database
+    evaluates each once per statement, not once per row. Empty when nothing is scored.
+
+    Velocity: signups under the referrer in the hour up to this one, and the joined_at of the one
+    before. Siblings are inserted under the lock on the parent row (the join's numchild update),
+    so their ids follow commit order: counting ids up to this member's is exact under
+    concurrency and gives the same answer when a signup is reprocessed later.
+    Sightings: has the referrer been seen (within the window) on this member's hashed IP, device,
+    and, only if on the IP, is that IP a shared NAT (seen for many members)?"""
+    limit = settings.REFERRAL_HOURLY_LIMIT
+    scoring = settings.FRAUD_SCORING_ENABLED
+    if member.referrer_id is None or (limit <= 0 and not scoring):
+        return {}
+    recent = (
         Partner.objects.filter(
             referrer_id=member.referrer_id,
             joined_at__gt=member.joined_at - timedelta(hours=1),
             pk__lt=member.pk,
         )
         .order_by()
-        .aggregate(before=Count("id"), previous=Max("joined_at"))
+        .values("referrer_id")
     )
-    return row["before"] + 1, row["previous"]
+    lookups: dict[str, Expression] = {
+        "fraud_signups_before": Coalesce(
+            Subquery(recent.annotate(n=Count("id")).values("n")[:1]), Value(0), output_field=IntegerField()
+        ),
+        "fraud_previous_joined": Subquery(recent.annotate(latest=Max("joined_at")).values("latest")[:1]),
+    }
+    if scoring:
+        since = member.joined_at - timedelta(days=settings.FRAUD_IP_WINDOW_DAYS)
+        seen = PartnerSighting.objects.filter(partner_id=member.referrer_id, last_seen__gte=since)
+        if signals.ip_hash:
+            referrer_on_ip = Exists(seen.filter(kind=PartnerSighting.Kind.IP, value_hash=signals.ip_hash))
+            lookups["fraud_shared_ip"] = referrer_on_ip
+            # Only when the referrer was seen on it (CASE evaluates it lazily): how many other
+            # members the IP was seen for, counted up to the threshold (a NAT costs no more).
+            lookups["fraud_ip_members"] = Case(
+                When(referrer_on_ip, then=_ip_members(member, signals.ip_hash, since)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        if signals.device_hash:
+            lookups["fraud_shared_device"] = Exists(
+                seen.filter(kind=PartnerSighting.Kind.DEVICE, value_hash=signals.device_hash)
+            )
+    return lookups
 
 
-def _referrer_shared_signals(member: Partner, signals: SignupSignals) -> set[str]:
-    since = member.joined_at - timedelta(days=settings.FRAUD_IP_WINDOW_DAYS)
-    match = Q()
-    if signals.ip_hash:
-        match |= Q(kind=PartnerSighting.Kind.IP, value_hash=signals.ip_hash)
-    if signals.device_hash:
-        match |= Q(kind=PartnerSighting.Kind.DEVICE, value_hash=signals.device_hash)
-    return set(
-        PartnerSighting.objects.filter(match, partner_id=member.referrer_id, last_seen__gte=since).values_list(
-            "kind", flat=True
-        )
+def _ip_members(member: Partner, ip_hash: str, since) -> RawSQL:
+    """Members other than this one seen on the IP in the window, counted up to
+    FRAUD_SHARED_IP_MIN_MEMBERS (the `sighting_value_recent` index, at most that many entries)."""
+    table = connection.ops.quote_name(PartnerSighting._meta.db_table)
+    return RawSQL(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE kind = %s AND value_hash = %s AND last_seen >= %s "
+        "AND partner_id <> %s LIMIT %s) AS seen",
+        [
+            PartnerSighting.Kind.IP.value,
+            ip_hash,
+            connection.ops.adapt_datetimefield_value(since),
+            member.pk,
+            settings.FRAUD_SHARED_IP_MIN_MEMBERS,
+        ],
+        output_field=IntegerField(),
     )
 
 
-def _ip_is_shared(member: Partner, ip_hash: str) -> bool:
-    """An IP seen for many distinct members in the window is a carrier or office NAT. The count
-    stops at the threshold, so a very busy IP costs no more than a quiet one."""
-    minimum = settings.FRAUD_SHARED_IP_MIN_MEMBERS
-    since = member.joined_at - timedelta(days=settings.FRAUD_IP_WINDOW_DAYS)
-    seen = PartnerSighting.objects.filter(
-        kind=PartnerSighting.Kind.IP, value_hash=ip_hash, last_seen__gte=since
-    ).exclude(partner_id=member.pk)
-    return seen.values("id")[:minimum].count() >= minimum
+def _looked_up(member: Partner, signals: SignupSignals) -> dict:
+    """The lookups in a statement of their own (callers without a statement to carry them)."""
+    lookups = signup_lookups(member, signals)
+    if not lookups:
+        return {}
+    return Partner.objects.filter(pk=member.referrer_id).order_by().annotate(**lookups).values(*lookups).first() or {}
 
 
 def is_bot_user_agent(user_agent: str) -> bool:
     return bool(user_agent and _BOT_USER_AGENT.search(user_agent))
 
 
-def signup_assess(member: Partner, signals: SignupSignals) -> Assessment:
+def signup_assess(member: Partner, signals: SignupSignals, *, looked_up: dict | None = None) -> Assessment:
     """Velocity (SPEC §2: over REFERRAL_HOURLY_LIMIT the L1 award is withheld) and the fraud
-    score with its decision: 0..FRAUD_HOLD_ABOVE pay, ..FRAUD_BLOCK_ABOVE hold, above block."""
+    score with its decision: 0..FRAUD_HOLD_ABOVE pay, ..FRAUD_BLOCK_ABOVE hold, above block.
+
+    `looked_up`: the values of `signup_lookups` as the caller's statement returned them (else
+    they are read here, in one statement)."""
     assessment = Assessment()
     limit = settings.REFERRAL_HOURLY_LIMIT
     scoring = settings.FRAUD_SCORING_ENABLED
     if member.referrer_id is None or (limit <= 0 and not scoring):
         return assessment
-    count, previous = _referrer_recent_signups(member)
+    if looked_up is None:
+        looked_up = _looked_up(member, signals)
+    count, previous = (looked_up.get("fraud_signups_before") or 0) + 1, looked_up.get("fraud_previous_joined")
     assessment.signups_in_hour = count
     assessment.velocity_exceeded = limit > 0 and count > limit
     if not scoring:
         return assessment
 
     points = settings.FRAUD_POINTS
-    shared = _referrer_shared_signals(member, signals) if (signals.ip_hash or signals.device_hash) else set()
-    if PartnerSighting.Kind.IP in shared:
-        if _ip_is_shared(member, signals.ip_hash):
+    if looked_up.get("fraud_shared_ip"):
+        if looked_up["fraud_ip_members"] >= settings.FRAUD_SHARED_IP_MIN_MEMBERS:
             assessment.add("shared_ip_as_referrer", points["shared_ip_as_referrer"])
         else:
             assessment.add("same_ip_as_referrer", points["same_ip_as_referrer"])
-    if PartnerSighting.Kind.DEVICE in shared:
+    if looked_up.get("fraud_shared_device"):
         assessment.add("same_device_as_referrer", points["same_device_as_referrer"])
     if is_bot_user_agent(signals.user_agent):
         assessment.add("bot_user_agent", points["bot_user_agent"])

@@ -12,20 +12,21 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.models import AuditLog, EventType
 from audit.services import AuditEntry, audit_record, audit_record_many
 from p2phub import metrics
+from p2phub.db import insert_sql, rows_key_share_locked
 from p2phub.errors import ConflictError, DomainError, NotFoundError
 from partners.eligibility import partner_eligibility_changed
 from partners.member_cache import member_changed
 from partners.models import Partner
 from partners.notifications import Kind, NotificationDraft, notifications_create
-from partners.selectors import partner_ancestors
-from referrals.fraud import BLOCK, HOLD, Assessment, SignupSignals, signup_assess
-from referrals.models import PartnerSighting, ReferralAwardRetry, ReferralReview
+from partners.selectors import TreeIntegrityError, partner_ancestor_paths
+from referrals.fraud import BLOCK, HOLD, Assessment, SignupSignals, signup_assess, signup_lookups
+from referrals.models import PartnerSighting, ReferralAttribution, ReferralAwardRetry, ReferralReview
 from rewards.models import XPEntry
 from rewards.services import XPAward, XPAwardFailure, xp_award_many
 
@@ -54,16 +55,35 @@ def referral_award_key(new_member_id: int, recipient_id: int) -> str:
     return f"referral:{new_member_id}:{recipient_id}"
 
 
-def _planned_awards(new_member: Partner, now) -> tuple[list[dict], dict[int, str]]:
-    """[{partner_id, level, amount}] for the active ancestors L1..L9, PRO x5 at this moment, and
-    the recipients' languages (for their notifications, without a second lookup).
-    Banned or deactivated ancestors earn nothing (their level is not passed upwards)."""
+def _planned_awards(new_member: Partner, now, signals: SignupSignals) -> tuple[list[dict], dict[int, str], dict]:
+    """[{partner_id, level, amount}] for the active ancestors L1..L9, PRO x5 at this moment, the
+    recipients' languages (for their notifications, without a second lookup), and the fraud
+    look-ups of the signup (`referrals.fraud.signup_lookups`), all from one statement.
+    Banned or deactivated ancestors earn nothing (their level is not passed upwards).
+
+    On PostgreSQL the ancestors are read FOR KEY SHARE, nearest first (bottom-up, the order in
+    which payments and moves lock a node and then its ancestors): the lock their foreign-key
+    checks (ledger, delta, notification rows) would otherwise take at COMMIT, after the audit
+    chain head. Nobody's plain updates or key-share locks wait for it; a signup never locks or
+    updates an ancestor's row beyond that (the hot-leader rule)."""
     amounts = settings.REFERRAL_XP_BY_LEVEL
     multiplier = settings.PRO_XP_MULTIPLIER
     levels = min(settings.REFERRAL_MAX_LEVELS, len(amounts))
-    planned, languages = [], {}
-    ancestors = partner_ancestors(new_member, levels=levels)
+    paths = partner_ancestor_paths(new_member.path, levels=levels)
+    if not paths:
+        return [], {}, {}
+    lookups = signup_lookups(new_member, signals)
+    rows = rows_key_share_locked(Partner.objects.filter(path__in=paths).annotate(**lookups).order_by("-depth"))
+    by_path = {row.path: row for row in rows}
+    missing = [path for path in paths if path not in by_path]
+    if missing:
+        raise TreeIntegrityError(
+            f"Partner {new_member.pk} (path {new_member.path!r}): ancestor path(s) {missing} do not exist."
+        )
+    ancestors = [by_path[path] for path in paths]
+    looked_up = {name: getattr(ancestors[0], name) for name in lookups}
     member_changed(ancestor.pk for ancestor in ancestors)  # their downline counts grew
+    planned, languages = [], {}
     for level, ancestor in enumerate(ancestors, start=1):
         if ancestor.status != Partner.Status.ACTIVE:
             continue
@@ -71,7 +91,7 @@ def _planned_awards(new_member: Partner, now) -> tuple[list[dict], dict[int, str
         if amount:
             planned.append({"partner_id": ancestor.pk, "level": level, "amount": amount})
             languages[ancestor.pk] = ancestor.language
-    return planned, languages
+    return planned, languages, looked_up
 
 
 def _xp_awards(new_member_id: int, planned: list[dict], audit_event: str, metadata: dict) -> list[XPAward]:
@@ -93,32 +113,34 @@ def _xp_awards(new_member_id: int, planned: list[dict], audit_event: str, metada
 _REFERRAL_KINDS = {1: Kind.REFERRAL_L1, 2: Kind.REFERRAL_L2}
 
 
-def referral_notifications_store(
-    new_member: Partner, paid: list[XPEntry], *, languages: dict[int, str] | None = None, first_run: bool = False
-) -> None:
-    """The recipients' notifications of the referral XP just paid (one INSERT): a new L1 or L2
-    referral with the member's name and the XP earned, L3-L9 activity as REFERRAL_DEEP rows for
-    the hourly digest. Keyed like the ledger rows, so a reprocessed award notifies nobody twice."""
+def referral_notification_drafts(
+    new_member: Partner, paid: list[XPEntry], *, languages: dict[int, str] | None = None
+) -> list[NotificationDraft]:
+    """The recipients' notifications of the referral XP just paid: a new L1 or L2 referral with
+    the member's name and the XP earned, L3-L9 activity as REFERRAL_DEEP rows for the hourly
+    digest. Keyed like the ledger rows, so a reprocessed award notifies nobody twice."""
     name = new_member.display_name
     languages = languages or {}
-    notifications_create(
-        [
-            NotificationDraft(
-                partner_id=entry.partner_id,
-                kind=_REFERRAL_KINDS.get(entry.level, Kind.REFERRAL_DEEP),
-                params={"name": name, "xp": entry.amount, "level": entry.level},
-                data={"new_member_id": new_member.pk, "level": entry.level, "xp": entry.amount},
-                dedupe_key=referral_award_key(new_member.pk, entry.partner_id),
-                language=languages.get(entry.partner_id),
-            )
-            for entry in paid
-        ],
-        keys_are_new=first_run,  # keyed like the ledger rows this join has just inserted
-    )
+    return [
+        NotificationDraft(
+            partner_id=entry.partner_id,
+            kind=_REFERRAL_KINDS.get(entry.level, Kind.REFERRAL_DEEP),
+            params={"name": name, "xp": entry.amount, "level": entry.level},
+            data={"new_member_id": new_member.pk, "level": entry.level, "xp": entry.amount},
+            dedupe_key=referral_award_key(new_member.pk, entry.partner_id),
+            language=languages.get(entry.partner_id),
+        )
+        for entry in paid
+    ]
 
 
-def _withheld_entry(new_member: Partner, award: dict, assessment: Assessment) -> list[AuditEntry]:
-    already = AuditLog.objects.filter(
+def referral_notifications_store(new_member: Partner, paid: list[XPEntry], *, languages: dict[int, str] | None = None) -> None:
+    """Store `referral_notification_drafts` (one INSERT)."""
+    notifications_create(referral_notification_drafts(new_member, paid, languages=languages))
+
+
+def _withheld_entry(new_member: Partner, award: dict, assessment: Assessment, *, first_run: bool) -> list[AuditEntry]:
+    already = not first_run and AuditLog.objects.filter(  # the join itself: nothing was recorded yet
         partner_id=award["partner_id"],
         related_partner_id=new_member.pk,
         event_type=EventType.REFERRAL_AWARD_WITHHELD,
@@ -144,9 +166,9 @@ def _withheld_entry(new_member: Partner, award: dict, assessment: Assessment) ->
     ]
 
 
-def _hold_or_block(new_member: Partner, planned: list[dict], assessment: Assessment) -> list[AuditEntry]:
+def _hold_or_block(new_member: Partner, planned: list[dict], assessment: Assessment, *, first_run: bool) -> list[AuditEntry]:
     """Freeze the awards in a review row (pending for HOLD, blocked for BLOCK), mark the member."""
-    if ReferralReview.objects.filter(new_member=new_member).exists():
+    if not first_run and ReferralReview.objects.filter(new_member=new_member).exists():
         return []  # reprocessed: the first run already decided
     status = ReferralReview.Status.PENDING if assessment.decision == HOLD else ReferralReview.Status.BLOCKED
     review = ReferralReview.objects.create(
@@ -175,9 +197,15 @@ def referral_awards_process(
     signals: SignupSignals | None = None,
     failures: list[XPAwardFailure] | None = None,
     first_run: bool = False,
+    notifications: list[NotificationDraft] | None = None,
 ) -> list[AuditEntry]:
     """Pay, withhold, hold or block the referral awards of one signup, and return the audit
     entries for the caller's single audit append. Runs inside the caller's transaction.
+
+    `notifications` (the join's one-transaction path): the recipients' notifications are added
+    to this list for the caller's single notification insert, and a ledger row that cannot be
+    written raises (the caller runs the join again with the award step isolated). Without it,
+    they are stored here and failed rows are isolated as below.
 
     An ancestor whose ledger row cannot be written (a statement timeout, any database error but
     "already paid") never stops the others: they are paid, and the failed awards are queued
@@ -191,36 +219,48 @@ def referral_awards_process(
         return []
     started = time.perf_counter()
     try:
-        return _process(new_member, signals=signals, failures=failures, first_run=first_run)
+        return _process(new_member, signals=signals, failures=failures, first_run=first_run, notifications=notifications)
     finally:
         metrics.referral_processing_observe(time.perf_counter() - started)
 
 
 def _process(
-    new_member: Partner, *, signals: SignupSignals | None, failures: list[XPAwardFailure] | None, first_run: bool
+    new_member: Partner,
+    *,
+    signals: SignupSignals | None,
+    failures: list[XPAwardFailure] | None,
+    first_run: bool,
+    notifications: list[NotificationDraft] | None,
 ) -> list[AuditEntry]:
     signals = signals or SignupSignals()
     now = timezone.now()
-    planned, languages = _planned_awards(new_member, now)
-    assessment = signup_assess(new_member, signals)
+    planned, languages, looked_up = _planned_awards(new_member, now, signals)
+    assessment = signup_assess(new_member, signals, looked_up=looked_up)
     entries: list[AuditEntry] = []
 
     if assessment.velocity_exceeded:
         withheld = [item for item in planned if item["level"] == 1]
         planned = [item for item in planned if item["level"] != 1]
         for award in withheld:
-            entries.extend(_withheld_entry(new_member, award, assessment))
+            entries.extend(_withheld_entry(new_member, award, assessment, first_run=first_run))
 
     if assessment.decision in (HOLD, BLOCK):
-        return entries + _hold_or_block(new_member, planned, assessment)
+        return entries + _hold_or_block(new_member, planned, assessment, first_run=first_run)
 
     metadata = {"fraud_score": assessment.score} if assessment.score else {}
+    drafts: list[NotificationDraft] = []
     result = xp_award_many(
         _xp_awards(new_member.pk, planned, EventType.XP_AWARDED, metadata),
-        allow_failures=True,
-        keys_are_new=first_run,  # the join itself: nothing can be paid for this member yet
+        allow_failures=notifications is None,
+        notifications=drafts,
     )
-    referral_notifications_store(new_member, result.entries, languages=languages, first_run=first_run)
+    drafts.extend(referral_notification_drafts(new_member, result.entries, languages=languages))
+    for draft in drafts:  # level-ups too: every recipient's language came with the ancestors
+        draft.language = draft.language or languages.get(draft.partner_id)
+    if notifications is None:
+        notifications_create(drafts)
+    else:
+        notifications.extend(drafts)
     metrics.referrals_processed_on_commit([entry.level for entry in result.entries])
     for item in result.failed:
         metrics.referral_failed(item.award.level, type(item.error).__name__)
@@ -295,14 +335,50 @@ def sightings_record(*, partner_id: int, ip_hash: str, device_hash: str, now=Non
         )
 
 
-def referral_awards_for_join(*, partner: Partner, signup=None) -> list[AuditEntry]:
+def _join_signals_record(partner: Partner, signup, signals: SignupSignals) -> None:
+    """The join's referral-side rows in one statement (PostgreSQL; two on SQLite): how the member
+    arrived (`ReferralAttribution`, for a member with a referrer: the per-platform funnel) and
+    their hashed IP / device sighting (fraud signals). A new member has no sighting yet, so the
+    sighting insert skips a conflict instead of refreshing `last_seen`."""
+    from referrals.share_services import referral_attribution_row
+
+    now = timezone.now()
+    sightings = [
+        PartnerSighting(partner_id=partner.pk, kind=kind, value_hash=value, first_seen=now, last_seen=now)
+        for kind, value in ((PartnerSighting.Kind.IP, signals.ip_hash), (PartnerSighting.Kind.DEVICE, signals.device_hash))
+        if value
+    ]
+    attribution = [referral_attribution_row(partner=partner, signup=signup)] if partner.referrer_id is not None else []
+    statements = [
+        insert_sql(model, rows, ignore_conflicts=model is PartnerSighting)
+        for model, rows in ((ReferralAttribution, attribution), (PartnerSighting, sightings))
+        if rows
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(statements) == 2:
+            (first, first_params), (second, second_params) = statements
+            cursor.execute(f"WITH attribution AS ({first}) {second}", [*first_params, *second_params])
+            return
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+def referral_awards_for_join(*, partner: Partner, signup=None, notifications: list[NotificationDraft] | None = None) -> list[AuditEntry]:
     """The referral step of the signup use case (`partner_join`), inside the join transaction.
 
-    The award step runs in a savepoint: if it raises (a bug, a statement timeout), it is rolled
-    back on its own, the join still commits, and a `ReferralAwardRetry` row committed with the
-    join makes Celery retry it with backoff. A referral problem never costs a member their
-    signup, and an award is never lost."""
+    With `notifications` (the join's one-transaction path): no savepoint; the recipients'
+    notifications go into that list, and any failure propagates (partner_join rolls the whole
+    attempt back and runs it again without the list).
+
+    Without it (that second run), the award step runs in a savepoint: if it raises (a bug, a
+    statement timeout), it is rolled back on its own, the join still commits, and a
+    `ReferralAwardRetry` row committed with the join makes Celery retry it with backoff. A
+    referral problem never costs a member their signup, and an award is never lost."""
     signals = SignupSignals.from_signup(signup)
+    if notifications is not None:
+        entries = referral_awards_process(partner, signals=signals, first_run=True, notifications=notifications)
+        _join_signals_record(partner, signup, signals)
+        return entries
     if partner.referrer_id is not None:
         # How they arrived (the per-platform funnel), committed with the member whatever the
         # award step below does.

@@ -72,16 +72,24 @@ def share_event_record(*, partner: Partner, platform: str) -> ShareEvent:
     return ShareEvent.objects.create(partner=partner, platform=platform)
 
 
-def referral_attribution_record(*, partner: Partner, signup=None) -> ReferralAttribution:
-    """Called by the signup's referral step inside the join transaction, for a member who joined
-    under a referrer: which platform (from the code's tag or SignupContext.platform) and channel."""
+def referral_attribution_row(*, partner: Partner, signup=None) -> ReferralAttribution:
+    """The attribution of a member who joined under a referrer (unsaved): which platform (from
+    the code's tag or SignupContext.platform) and channel. The signup's referral step writes it
+    in the join transaction, in one statement with the member's sighting."""
     platform = getattr(signup, "platform", "") or DIRECT
     if platform not in Platform.values:
         platform = platform_from_value(platform)
-    return ReferralAttribution.objects.create(
+    return ReferralAttribution(
         new_member=partner,
         referrer_id=partner.referrer_id,
         platform=platform,
         channel=(getattr(signup, "channel", "") or "")[:16],
         created_at=partner.joined_at,
     )
+
+
+def referral_attribution_record(*, partner: Partner, signup=None) -> ReferralAttribution:
+    """`referral_attribution_row`, saved on its own (the join's isolated path)."""
+    row = referral_attribution_row(partner=partner, signup=signup)
+    row.save(force_insert=True)
+    return row

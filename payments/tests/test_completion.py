@@ -149,11 +149,12 @@ def _buyer_with_open_payment(depth: int) -> Payment:
 
 
 # Lock payment, lock buyer, ancestors (one path IN), subscription insert, partner update,
-# payment update, ledger bulk insert, notifications (recipients' languages + one bulk insert in
-# a savepoint pair, so a dedupe-key race never aborts the payment), audit head + insert
-# (+ on PostgreSQL: SET CONSTRAINTS ALL IMMEDIATE and the advisory chain lock), and two
-# savepoint pairs (the test's transaction turns both atomic blocks into savepoints).
-COMPLETION_QUERIES = {"sqlite": 15, "postgresql": 17}
+# payment update, ledger bulk insert, notifications (recipients' languages + one INSERT ... ON
+# CONFLICT DO NOTHING, so a dedupe-key race never aborts the payment), the audit chain head and
+# the rows (SQLite: read the head, insert, move the head; PostgreSQL: SET CONSTRAINTS ALL
+# IMMEDIATE, lock the head, one insert that moves it), and two savepoint pairs (the test's
+# transaction turns both atomic blocks into savepoints).
+COMPLETION_QUERIES = {"sqlite": 14, "postgresql": 14}
 
 
 @pytest.mark.parametrize("depth", [10, 61])  # buyer at depth 10 / 61: 9 and 60 ancestors

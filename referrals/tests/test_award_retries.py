@@ -30,12 +30,13 @@ pytestmark = pytest.mark.django_db
 @contextlib.contextmanager
 def failing_xp_insert(recipient_id: int, error: Exception | None = None):
     """While active, every INSERT into the XP ledger that carries an award for `recipient_id`
-    fails in the database layer (what a statement timeout on that row looks like to Django)."""
+    fails in the database layer (what a statement timeout on that row looks like to Django):
+    the ledger insert alone, or the PostgreSQL statement that carries it as a CTE."""
     error = error or OperationalError("canceling statement due to statement timeout")
     suffix = f":{recipient_id}"
 
     def wrapper(execute, sql, params, many, context):
-        if sql.lstrip().upper().startswith("INSERT") and "rewards_xpentry" in sql and params:
+        if 'INSERT INTO "rewards_xpentry"' in sql and params:
             # PostgreSQL's bulk insert passes one array per column (INSERT ... UNNEST).
             flat = [v for p in params for v in (p if isinstance(p, (list, tuple)) else [p])]
             keys = [v for v in flat if isinstance(v, str) and v.startswith(("referral:", "t:"))]

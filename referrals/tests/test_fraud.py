@@ -128,28 +128,60 @@ def test_bot_user_agent_detection(agent, bot):
     assert is_bot_user_agent(agent) is bot
 
 
-def test_authenticated_requests_refresh_the_sighting_at_most_once_a_day(tma_client, monkeypatch):
-    member = PartnerFactory()
-    calls = []
-    import referrals.receivers as receivers
+def _recorded_sightings(monkeypatch) -> list[dict]:
+    """The sightings the receiver hands to Celery (eager here: the task runs and writes)."""
+    import referrals.tasks as tasks
 
-    original = receivers.sightings_record
-    monkeypatch.setattr(receivers, "sightings_record", lambda **kw: calls.append(kw) or original(**kw))
+    calls = []
+    original = tasks.sightings_record
+    monkeypatch.setattr(tasks, "sightings_record", lambda **kw: calls.append(kw) or original(**kw))
+    return calls
+
+
+def test_member_actions_refresh_the_sighting_at_most_once_a_day(tma_client, monkeypatch):
+    member = PartnerFactory()
+    calls = _recorded_sightings(monkeypatch)
     client = tma_client(member)
     for _ in range(3):
-        assert client.get("/api/v1/me/", REMOTE_ADDR=IP).status_code == 200
+        assert client.post("/api/v1/me/checkin/", REMOTE_ADDR=IP).status_code == 200
     assert len(calls) == 1
     assert PartnerSighting.objects.filter(partner=member, kind="ip", value_hash=hash_value("ip", IP)).exists()
-    client.get("/api/v1/me/", REMOTE_ADDR="198.51.100.1")
+    client.post("/api/v1/me/checkin/", REMOTE_ADDR="198.51.100.1")
     assert len(calls) == 2
+
+
+def test_reads_record_no_sighting_and_write_nothing(tma_client, monkeypatch):
+    """GET, HEAD and OPTIONS: no database write and no cache write (the read paths' budget)."""
+    from django.core.cache import cache
+
+    member = PartnerFactory()
+    calls = _recorded_sightings(monkeypatch)
+    gated = []
+    original_add = cache.add
+    monkeypatch.setattr(cache, "add", lambda key, *a, **k: gated.append(key) or original_add(key, *a, **k))
+    client = tma_client(member)
+    for method in (client.get, client.head, client.options):
+        assert method("/api/v1/me/", REMOTE_ADDR=IP).status_code == 200
+    assert calls == []
+    assert [key for key in gated if key.startswith("referrals:seen")] == []
+    assert not PartnerSighting.objects.filter(partner=member).exists()
+
+
+def test_the_sighting_is_written_in_the_request_when_the_broker_is_down(tma_client, monkeypatch):
+    import referrals.tasks as tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.record_sighting, "apply_async", broker_down)
+    member = PartnerFactory()
+    assert tma_client(member).post("/api/v1/me/checkin/", REMOTE_ADDR=IP).status_code == 200
+    assert PartnerSighting.objects.filter(partner=member, kind="ip", value_hash=hash_value("ip", IP)).exists()
 
 
 def test_first_request_records_the_signup_sighting_once(tma_client, monkeypatch):
     referrer = PartnerFactory()
-    import referrals.receivers as receivers
-
-    calls = []
-    monkeypatch.setattr(receivers, "sightings_record", lambda **kw: calls.append(kw))
+    calls = _recorded_sightings(monkeypatch)
     response = tma_client(9_400_000_001, start_param=referrer.referral_code).get("/api/v1/me/", REMOTE_ADDR=IP)
     assert response.status_code == 200
     member = Partner.objects.get(telegram_id=9_400_000_001)

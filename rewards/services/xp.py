@@ -1,11 +1,12 @@
 """XP movements. Every XP change goes through `xp_award_many`: ledger rows + delta rows, level-up
 detection, and the audit entries the caller appends at the end of its transaction.
 
-Failures: only an IntegrityError whose row turns out to be written already (same idempotency key
-or, for a referral, the same (recipient, new member) pair: a duplicate raced in) is swallowed, as
-"already paid". Any other database error on a row (a statement timeout, a lost lock) is reported
-in `XPAwardResult.failed` when the caller asked for partial results (the referral engine, which
-queues a durable retry), and raised otherwise. An award is never dropped silently.
+Failures: only a row already written (same idempotency key or, for a referral, the same
+(recipient, new member) pair: a duplicate raced in) is skipped, as "already paid", by the insert
+itself (ON CONFLICT DO NOTHING). Any database error on a row (a statement timeout, a lost lock, a
+foreign key) is reported in `XPAwardResult.failed` when the caller asked for partial results (the
+referral engine's retries, which queue a durable retry), and raised otherwise. An award is never
+dropped silently.
 
 Level-ups (SPEC §7) are announced once per (member, level) through `LevelReached`: the award's
 transaction announces a crossing it can see, and the fold job re-checks every crossing from the
@@ -18,12 +19,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from audit.models import EventType
 from audit.services import AuditEntry, audit_record_many
+from p2phub.db import insert_returning, insert_sql
 from partners.member_cache import member_changed
 from partners.notifications import Kind, NotificationDraft, notifications_create
 from rewards import leaderboards
@@ -74,84 +75,146 @@ def _entry(award: XPAward, now) -> XPEntry:
     )
 
 
-def _already_written(entry: XPEntry) -> bool:
-    """After an IntegrityError: is this award in the ledger already (the only safe reason)?"""
-    match = Q(idempotency_key=entry.idempotency_key)
-    if entry.kind == XPEntry.Kind.REFERRAL and entry.related_partner_id is not None:
-        match |= Q(kind=XPEntry.Kind.REFERRAL, partner_id=entry.partner_id, related_partner_id=entry.related_partner_id)
-    return XPEntry.objects.filter(match).exists()
-
-
-def _insert_entries(entries: list[XPEntry]) -> tuple[list[XPEntry], list[tuple[XPEntry, Exception]]]:
-    """One INSERT for the batch. If it fails, each row is tried on its own savepoint so one bad
-    award never stops the others. Returns (inserted, failed); a row already in the ledger (the
-    unique key raced) is neither."""
-    try:
-        with transaction.atomic():
-            return XPEntry.objects.bulk_create(entries), []
-    except DatabaseError:
-        logger.warning("Batch XP insert failed; inserting %s rows one by one", len(entries), exc_info=True)
+def _insert_entries_one_by_one(entries: list[XPEntry]) -> tuple[list[XPEntry], list[tuple[XPEntry, Exception]]]:
+    """The batch insert failed: each row on its own savepoint, so one bad award never stops the
+    others. Returns (inserted, failed); a row already in the ledger (same key, or the same
+    referral pair) is neither: ON CONFLICT DO NOTHING skips it, so any error left is real."""
     inserted: list[XPEntry] = []
     failed: list[tuple[XPEntry, Exception]] = []
     for entry in entries:
         try:
             with transaction.atomic():
-                entry.save(force_insert=True)
-        except IntegrityError as error:
-            if _already_written(entry):
-                logger.info("XP award %s is in the ledger already", entry.idempotency_key)
-                continue
-            logger.exception("XP award %s could not be written", entry.idempotency_key)
-            failed.append((entry, error))
+                written = insert_returning(XPEntry, [entry], ignore_conflicts=True, returning=("id",))
         except DatabaseError as error:
             logger.exception("XP award %s could not be written", entry.idempotency_key)
             failed.append((entry, error))
-        else:
+            continue
+        if written:
+            entry.pk = written[0][0]
             inserted.append(entry)
+        else:
+            logger.info("XP award %s is in the ledger already", entry.idempotency_key)
     return inserted, failed
 
 
+def _insert_entries_isolated(entries: list[XPEntry]) -> tuple[list[XPEntry], list[tuple[XPEntry, Exception]]]:
+    """One INSERT for the batch, in a savepoint; if it fails, row by row (see above)."""
+    try:
+        with transaction.atomic():
+            return _entries_written(entries, insert_returning(XPEntry, entries, ignore_conflicts=True, returning=_RETURNED)), []
+    except DatabaseError:
+        logger.warning("Batch XP insert failed; inserting %s rows one by one", len(entries), exc_info=True)
+    return _insert_entries_one_by_one(entries)
+
+
+# What the ledger insert hands back for each row that went in (a conflicting row is skipped).
+_RETURNED = ("id", "idempotency_key")
+
+
+def _entries_written(entries: list[XPEntry], returned) -> list[XPEntry]:
+    """The entries whose rows went in, with their ids, in the caller's order."""
+    ids = dict((key, pk) for pk, key in returned)
+    written = []
+    for entry in entries:
+        if entry.idempotency_key in ids:
+            entry.pk = ids.pop(entry.idempotency_key)
+            entry._state.adding = False
+            written.append(entry)
+    return written
+
+
+def _deltas_insert(gained: dict[int, int]) -> None:
+    if gained:
+        XPDelta.objects.bulk_create([XPDelta(partner_id=pid, amount=amount) for pid, amount in gained.items()])
+
+
+def _gained(inserted: list[XPEntry]) -> dict[int, int]:
+    gained: dict[int, int] = defaultdict(int)
+    for entry in inserted:
+        gained[entry.partner_id] += entry.amount
+    return gained
+
+
+def _write_in_one_statement(entries: list[XPEntry], recipients: list[int], *, balances: bool) -> tuple[list[XPEntry], dict[int, int]]:
+    """PostgreSQL: the ledger rows, their delta rows and the recipients' balances before them in
+    one statement. Every part of a statement sees the snapshot it started with, so the balances
+    are what this transaction could see before this award (committed XP + its own, exactly what
+    a read just before would return; a concurrent award it cannot see is the fold's to announce,
+    as before), and the deltas are computed from the rows the ledger insert returned: exactly the
+    rows that went in, none for a key already in the ledger."""
+    insert, params = insert_sql(
+        XPEntry, entries, ignore_conflicts=True, returning=("id", "idempotency_key", "partner_id", "amount")
+    )
+    delta, balance = XPDelta._meta.db_table, XPBalance._meta.db_table
+    before_sql, before_params = "SELECT NULL::bigint AS partner_id, 0::bigint AS xp WHERE false", []
+    if balances:
+        before_sql = (
+            f"SELECT partner_id, SUM(xp) AS xp FROM (SELECT partner_id, xp FROM {balance} WHERE partner_id = ANY(%s) "
+            f"UNION ALL SELECT partner_id, amount FROM {delta} WHERE partner_id = ANY(%s)) AS parts GROUP BY partner_id"
+        )
+        before_params = [recipients, recipients]
+    sql = (
+        f"WITH e AS ({insert}), "
+        f"d AS (INSERT INTO {delta} (partner_id, amount) SELECT partner_id, SUM(amount) FROM e GROUP BY partner_id), "
+        f"b AS ({before_sql}) "
+        "SELECT e.id, e.idempotency_key, COALESCE(b.xp, 0) FROM e LEFT JOIN b ON b.partner_id = e.partner_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *before_params])
+        rows = cursor.fetchall()
+    before = {}
+    by_key = {entry.idempotency_key: entry for entry in entries}
+    for _pk, key, xp in rows:
+        before[by_key[key].partner_id] = int(xp)
+    return _entries_written(entries, [(pk, key) for pk, key, _xp in rows]), before
+
+
 def xp_award_many(
-    awards: list[XPAward], *, detect_level_ups: bool = True, allow_failures: bool = False, keys_are_new: bool = False
+    awards: list[XPAward],
+    *,
+    detect_level_ups: bool = True,
+    allow_failures: bool = False,
+    notifications: list[NotificationDraft] | None = None,
 ) -> XPAwardResult:
     """Append XP awards (idempotent per key). Must run inside the caller's transaction; returns
     the audit entries for the caller's single audit append at the end of that transaction.
 
-    A row that cannot be written raises its database error (the caller's transaction decides),
-    unless `allow_failures`: then the other rows are still written and the failed ones are
-    returned in `failed`, for the caller to queue durably.
+    An award whose key (or, for a referral, whose (recipient, new member) pair) is in the ledger
+    already is skipped by the insert itself (ON CONFLICT DO NOTHING): no look-up before, no
+    savepoint around it. On PostgreSQL ledger rows, delta rows and the balances for level-up
+    detection are one statement; on SQLite three.
 
-    `keys_are_new`: the caller just created what the keys name (a new member, today's check-in
-    row), so the look-up of already-written keys is skipped. Still exact if that is wrong: the
-    unique key refuses the row and the one-by-one path recognises it as already written."""
+    A row that cannot be written raises its database error (the caller's transaction decides),
+    unless `allow_failures`: then the batch runs in a savepoint, falls back to row-by-row
+    savepoints, the other rows are still written and the failed ones are returned in `failed`,
+    for the caller to queue durably.
+
+    `notifications`: level-up notifications are appended to this list for the caller's own
+    (single) notification insert instead of being stored here."""
     awards = [a for a in awards if a.amount]
     if not awards:
         return XPAwardResult([], [], [])
-    existing = (
-        set()
-        if keys_are_new
-        else set(
-            XPEntry.objects.filter(idempotency_key__in=[a.idempotency_key for a in awards]).values_list(
-                "idempotency_key", flat=True
-            )
-        )
-    )
-    awards = [a for a in awards if a.idempotency_key not in existing]
-    if not awards:
-        return XPAwardResult([], [], [])
     recipients = sorted({a.partner_id for a in awards})
-    before = xp_balances(recipients) if detect_level_ups else {}
-
     now = timezone.now()
-    by_key = {a.idempotency_key: a for a in awards}
-    inserted, failed_rows = _insert_entries([_entry(a, now) for a in awards])
-    failed = [XPAwardFailure(by_key[entry.idempotency_key], error) for entry, error in failed_rows]
-    if failed and not allow_failures:
-        raise failed[0].error
-    gained: dict[int, int] = defaultdict(int)
-    for entry in inserted:
-        gained[entry.partner_id] += entry.amount
-    XPDelta.objects.bulk_create([XPDelta(partner_id=pid, amount=amount) for pid, amount in gained.items()])
+    by_key: dict[str, XPAward] = {}
+    for award in awards:
+        by_key.setdefault(award.idempotency_key, award)  # one row per key (the ledger's rule)
+    entries = [_entry(a, now) for a in by_key.values()]
+    failed: list[XPAwardFailure] = []
+    if allow_failures:
+        before = xp_balances(recipients) if detect_level_ups else {}
+        inserted, failed_rows = _insert_entries_isolated(entries)
+        failed = [XPAwardFailure(by_key[entry.idempotency_key], error) for entry, error in failed_rows]
+        gained = _gained(inserted)
+        _deltas_insert(gained)
+    elif connection.vendor == "postgresql":
+        inserted, before = _write_in_one_statement(entries, recipients, balances=detect_level_ups)
+        gained = _gained(inserted)
+    else:
+        before = xp_balances(recipients) if detect_level_ups else {}
+        inserted = _entries_written(entries, insert_returning(XPEntry, entries, ignore_conflicts=True, returning=_RETURNED))
+        gained = _gained(inserted)
+        _deltas_insert(gained)
     member_changed(gained)
     _leaderboards_after_commit(inserted, gained, now)
 
@@ -172,7 +235,7 @@ def xp_award_many(
         # see may make the crossing real only together with this one; the fold announces that.
         crossings = {pid: (before.get(pid, 0), before.get(pid, 0) + amount) for pid, amount in gained.items()}
         level_ups = _levels_reached(crossings, now)
-        audit_entries.extend(_level_up_effects(level_ups, now))
+        audit_entries.extend(_level_up_effects(level_ups, now, notifications=notifications))
     return XPAwardResult(inserted, audit_entries, level_ups, failed)
 
 
@@ -220,22 +283,26 @@ def _leaderboards_after_commit(inserted: list[XPEntry], gained: dict[int, int], 
     transaction.on_commit(partial(leaderboards.record_xp, gains), robust=True)
 
 
-def _level_up_effects(level_ups: list[tuple[int, int, int]], now) -> list[AuditEntry]:
+def _level_up_effects(
+    level_ups: list[tuple[int, int, int]], now, *, notifications: list[NotificationDraft] | None = None
+) -> list[AuditEntry]:
     if not level_ups:
         return []
-    notifications_create(
-        [
-            NotificationDraft(
-                partner_id=partner_id,
-                kind=Kind.LEVEL_UP,
-                params={"level": new, "rank": rank_for_level(new)},
-                data={"level": new, "previous_level": old, "rank": rank_for_level(new)},
-                dedupe_key=f"level_up:{partner_id}:{new}",
-                created_at=now,
-            )
-            for partner_id, old, new in level_ups
-        ]
-    )
+    drafts = [
+        NotificationDraft(
+            partner_id=partner_id,
+            kind=Kind.LEVEL_UP,
+            params={"level": new, "rank": rank_for_level(new)},
+            data={"level": new, "previous_level": old, "rank": rank_for_level(new)},
+            dedupe_key=f"level_up:{partner_id}:{new}",
+            created_at=now,
+        )
+        for partner_id, old, new in level_ups
+    ]
+    if notifications is None:
+        notifications_create(drafts)
+    else:
+        notifications.extend(drafts)
     return [
         AuditEntry(
             EventType.LEVEL_UP,

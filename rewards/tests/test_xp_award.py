@@ -1,7 +1,7 @@
 """xp_award_many's shortcuts stay exact."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from partners.tests.factories import PartnerFactory
 from rewards.models import XPEntry
@@ -15,12 +15,14 @@ def _award(partner, key="bonus:1", amount=40):
     return XPAward(partner_id=partner.pk, amount=amount, kind=XPEntry.Kind.TASK, idempotency_key=key)
 
 
-def test_keys_claimed_new_that_are_not_still_pay_once():
+def test_a_key_in_the_ledger_already_pays_once_without_a_lookup_or_savepoint(django_assert_num_queries):
     member = PartnerFactory()
     with transaction.atomic():
         xp_award_many([_award(member)])
-    with transaction.atomic():
-        result = xp_award_many([_award(member), _award(member, key="bonus:2", amount=5)], keys_are_new=True)
+    # PostgreSQL: the ledger insert (ON CONFLICT DO NOTHING), its deltas and the balances in one
+    # statement; SQLite: balances, ledger insert, delta insert. No look-up of existing keys.
+    with transaction.atomic(), django_assert_num_queries(1 if connection.vendor == "postgresql" else 3):
+        result = xp_award_many([_award(member), _award(member, key="bonus:2", amount=5)], detect_level_ups=True)
 
     assert [entry.idempotency_key for entry in result.entries] == ["bonus:2"]
     assert XPEntry.objects.filter(partner=member, idempotency_key="bonus:1").count() == 1
