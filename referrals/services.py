@@ -2,9 +2,11 @@
 
 Awards commit with the join: `partner_join` (the signup use case) calls
 `referral_awards_for_join` directly inside its transaction. Per signup the work is a fixed
-number of statements whatever the depth: one `path IN` for the ancestors, the velocity
-aggregate, the fraud lookups, one ledger insert, one delta insert and the join's single audit
-append. No ancestor row is locked or updated, so a popular leader is not a hot row.
+number of statements whatever the depth: one `path IN` for the ancestors that also carries the
+fraud look-ups, one statement for the ledger rows with their deltas (PostgreSQL), one for the
+attribution with the sighting, the notifications in the join's single insert and the join's
+single audit append. No ancestor row is updated or locked beyond the KEY SHARE its foreign keys
+need, so a popular leader is not a hot row.
 """
 
 import logging

@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditLog, EventType
 from partners import services
@@ -109,3 +111,63 @@ def test_deep_chains_are_supported():
     chain = make_chain(70)
     assert chain[-1].depth == 70
     assert len(partner_ancestors(chain[-1])) == 9
+
+
+# --- the hand-rolled child insert (partners.services._child_insert) ------------------------------
+
+
+def test_children_get_treebeards_paths_and_the_parents_numchild():
+    parent = PartnerFactory()
+    children = [PartnerFactory(referrer=parent) for _ in range(3)]
+    assert [c.path for c in children] == [Partner._get_path(parent.path, 2, n) for n in (1, 2, 3)]
+    assert all(c.depth == 2 and c.numchild == 0 and c.referrer_id == parent.pk for c in children)
+    assert Partner.objects.get(pk=parent.pk).numchild == 3 == parent.numchild  # the caller's object too
+    assert Partner.objects.find_problems() == ([], [], [], [], [])
+
+
+def test_a_child_after_a_gap_continues_from_the_last_childs_path():
+    """numchild says how many children there are, not the last step: after a child moved away,
+    the next path follows the last existing child (as treebeard's add_child does)."""
+    parent, sponsor = PartnerFactory(), PartnerFactory()
+    first, second = PartnerFactory(referrer=parent), PartnerFactory(referrer=parent)
+    partner_move(partner=first, new_referrer=sponsor, actor=UserFactory(is_staff=True))
+    third = PartnerFactory(referrer=parent)
+    assert third.path == Partner(path=second.path)._inc_path()
+    assert Partner.objects.get(pk=parent.pk).numchild == 2
+    assert Partner.objects.find_problems() == ([], [], [], [], [])
+
+
+def test_a_referrer_without_a_free_step_makes_a_root_and_keeps_its_numchild(monkeypatch):
+    from treebeard.exceptions import PathOverflow
+
+    parent = PartnerFactory()
+    PartnerFactory(referrer=parent)
+
+    real = Partner._inc_path
+
+    def overflow(self):  # the parent's children are out of steps (roots are not)
+        if len(self.path) != 2 * Partner.steplen:
+            return real(self)
+        raise PathOverflow(f"Path Overflow from: '{self.path}'")
+
+    monkeypatch.setattr(Partner, "_inc_path", overflow)
+    result = partner_join(referrer=parent, telegram_id=5_560_001)
+    assert result.created and result.partner.is_root() and result.referrer is None
+    assert result.partner.referral_refused == "depth_limit"
+    assert Partner.objects.get(pk=parent.pk).numchild == 1  # the attempt under it was rolled back
+
+
+@pytest.mark.postgres
+def test_a_stale_path_from_another_tree_reruns_the_join_under_the_right_tree_lock():
+    """The tree lock is taken from the path the join knew; the numchild update returns the
+    path as committed now. If that left the locked tree (a staff move in between), the join runs
+    again under the lock of the tree it is in now."""
+    parent, elsewhere = PartnerFactory(), PartnerFactory()
+    stale = Partner.objects.get(pk=parent.pk)
+    stale.path = elsewhere.path  # as if read before a move from the other tree
+    with CaptureQueriesContext(connection) as captured:
+        child = partner_join(referrer=stale, signup=services.SignupContext(channel="seed")).partner
+    locks = [q["sql"] for q in captured.captured_queries if "pg_advisory_xact_lock_shared" in q["sql"]]
+    assert len(locks) == 2 and locks[0] != locks[1]  # the wrong tree, then the right one
+    assert child.path.startswith(parent.path) and child.referrer_id == parent.pk
+    assert Partner.objects.find_problems() == ([], [], [], [], [])
