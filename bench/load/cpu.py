@@ -108,12 +108,14 @@ def locust_seconds() -> float:
     return children.ru_utime + children.ru_stime
 
 
-def per_request_ms(delta: dict[str, float], requests: int) -> dict[str, float]:
-    """CPU ms per request per group, plus "other": machine time no group above accounts for
-    (someone else's processes on this machine)."""
+def per_request_ms(delta: dict[str, float], requests: int, *, locust_load_seconds: float | None = None) -> dict[str, float]:
+    """CPU ms per request per server group; "locust": the load generator while it generated load
+    (its start-up left out, when the run reported it); "other": machine time that none of our
+    processes account for (someone else's work on this machine, noise in the figures)."""
     n = max(requests, 1)
     accounted = sum(delta.get(k, 0.0) for k in (*SERVER_GROUPS, "locust", "orchestrator"))
-    out = {k: delta.get(k, 0.0) * 1000 / n for k in (*SERVER_GROUPS, "locust")}
+    out = {k: delta.get(k, 0.0) * 1000 / n for k in SERVER_GROUPS}
     out["server"] = sum(out[k] for k in SERVER_GROUPS)
+    out["locust"] = (locust_load_seconds if locust_load_seconds is not None else delta.get("locust", 0.0)) * 1000 / n
     out["other"] = max(delta.get("machine", 0.0) - accounted, 0.0) * 1000 / n
     return out

@@ -40,6 +40,7 @@ class RunFigures:
     latency: Latency
     by_name: dict[str, Latency] = field(default_factory=dict)
     send_spread: float = math.nan  # first to last request start (the check-in burst)
+    locust_cpu_seconds: float | None = None  # the load generator's CPU while generating load
 
     @property
     def throughput(self) -> float:
@@ -84,6 +85,7 @@ def of_run(path: Path, *, warmup: float | None = None) -> RunFigures:
         latency=Latency.of([r[2] for r in measured]),
         by_name={n: Latency.of([r[2] for r in measured if r[0] == n]) for n in names},
         send_spread=(max(starts) - min(starts)) if starts else math.nan,
+        locust_cpu_seconds=data.get("cpu_seconds"),
     )
 
 
@@ -106,4 +108,5 @@ def of_paths(paths: list[Path]) -> RunFigures:
         seconds=sum(part.seconds for part in parts),
         latency=Latency.of(latencies),
         by_name={n: Latency.of(v) for n, v in by_name_values.items()},
+        locust_cpu_seconds=sum(part.locust_cpu_seconds or 0.0 for part in parts),
     )

@@ -21,6 +21,7 @@ Every request carries `X-Forwarded-For: <the member's IP>` (the server trusts on
 import json
 import os
 import random
+import resource
 import time
 
 import gevent
@@ -41,7 +42,7 @@ BASE_HEADERS = {"User-Agent": PLAN["user_agent"], "X-Forwarded-Proto": "https", 
 # [name, start (epoch s), latency ms, ok, status, error]
 records: list[list] = []
 all_spawned = Event()
-state = {"spawned_at": None, "finished_users": 0, "next_job": 0}
+state = {"spawned_at": None, "cpu_at_spawn": None, "finished_users": 0, "next_job": 0}
 _rng = random.Random(PLAN.get("seed", 1))
 
 
@@ -51,16 +52,24 @@ def _record(name, start_time, response_time, response=None, exception=None, **kw
     records.append([name, start_time, response_time, exception is None, status, str(exception)[:400] if exception else ""])
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 @events.spawning_complete.add_listener
 def _spawned(user_count, **kwargs):
     state["spawned_at"] = time.time()
+    state["cpu_at_spawn"] = _cpu_seconds()
     all_spawned.set()
 
 
 @events.quitting.add_listener
 def _write_results(environment, **kwargs):
+    # The load generator's own CPU while it generated load (not its start-up and imports).
+    load_cpu = _cpu_seconds() - state["cpu_at_spawn"] if state["cpu_at_spawn"] is not None else None
     with open(PLAN["result"], "w") as f:
-        json.dump({"spawned_at": state["spawned_at"], "quit_at": time.time(), "records": records}, f)
+        json.dump({"spawned_at": state["spawned_at"], "quit_at": time.time(), "cpu_seconds": load_cpu, "records": records}, f)
 
 
 def _user_finished(environment) -> None:

@@ -125,10 +125,10 @@ class Config:
             out=Path(_setting("BENCH_LOAD_OUT", "/tmp/p2phub-bench-load")),
             sweep=[WorkerConfig.parse(t) for t in _setting("BENCH_LOAD_WORKERS", sweep, f"{_today_default()} gthread:2x4").split()],
             checkins=_setting("BENCH_LOAD_CHECKINS", 1000, 200),
-            sweep_checkins=_setting("BENCH_LOAD_SWEEP_CHECKIN", 1, 0) == 1,
+            sweep_checkins=_setting("BENCH_LOAD_SWEEP_CHECKIN", 0) == 1,
             members=_setting("BENCH_LOAD_MEMBERS", 3000, 500),
-            steps=[int(n) for n in _setting("BENCH_LOAD_STEPS", "5 10 20 40 80 160", "5 20").split()],
-            step_seconds=_setting("BENCH_LOAD_STEP_SECONDS", 12.0, 5.0),
+            steps=[int(n) for n in _setting("BENCH_LOAD_STEPS", "5 10 20 40 80", "5 20").split()],
+            step_seconds=_setting("BENCH_LOAD_STEP_SECONDS", 10.0, 5.0),
             warmup_seconds=_setting("BENCH_LOAD_WARMUP_SECONDS", 2.0, 1.0),
             p95_bar_ms=_setting("BENCH_LOAD_P95_MS", 200.0),
             signups=_setting("BENCH_LOAD_SIGNUPS", 2000, 200),
@@ -424,7 +424,7 @@ class LoadRun:
         result = figures.of_run(path)
         failures = checks.check_checkins(cohort.pks) + checks.check_reconcile()
         return Scenario(f"(a) {len(jobs)} check-ins in the same second", result,
-                        cpu.per_request_ms(delta, result.requests), failures)
+                        _cpu_ms(delta, result), failures)
 
     def scenario_opens(self, population: seed.Seeded, label: str) -> list[OpenStep]:
         members = [self.member(tid) for tid in population.telegram_ids.values()]
@@ -436,7 +436,7 @@ class LoadRun:
                 users=users, max_seconds=seconds + 60,
             )
             result = figures.of_run(path, warmup=self.cfg.warmup_seconds)
-            step = OpenStep(users, result, cpu.per_request_ms(delta, result.requests))
+            step = OpenStep(users, result, _cpu_ms(delta, result))
             steps.append(step)
             _print_open_step(step)
             if result.errors or result.latency.p95 >= self.cfg.p95_bar_ms:
@@ -452,6 +452,10 @@ class LoadRun:
 
 
 # --- output --------------------------------------------------------------------------------------
+def _cpu_ms(delta: dict[str, float], result: figures.RunFigures) -> dict[str, float]:
+    return cpu.per_request_ms(delta, result.requests, locust_load_seconds=result.locust_cpu_seconds)
+
+
 def _ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.0f}" if value >= 100 else f"{value:.1f}"
 
@@ -662,7 +666,7 @@ def _run_signups(run: LoadRun, cfg: Config, hot_jobs, spread_jobs, codes, hot_tr
     ):
         result = figures.of_paths(paths[shape])
         failures = checks.check_signups(jobs, tree.pks, tree.parent_of, leaders) + checks.check_reconcile()
-        scenario = Scenario(title, result, cpu.per_request_ms(deltas[shape], result.requests), failures)
+        scenario = Scenario(title, result, _cpu_ms(deltas[shape], result), failures)
         _print_scenario(scenario, extra=f" ({cfg.signup_users} concurrent users, {cfg.signup_rounds} round(s))")
         run.failures += failures + [f"{shape}: {e}" for e in result.error_samples]
         results[shape] = result
@@ -673,26 +677,27 @@ def _run_signups(run: LoadRun, cfg: Config, hot_jobs, spread_jobs, codes, hot_tr
 
 def _print_sweep(cfg: Config, rows) -> None:
     """One line per gunicorn configuration: (b) at its best step under the bar and its peak over
-    all steps, (a) the check-in burst."""
+    all steps, (a) the check-in burst where it ran. "other" is CPU of processes that are not the
+    run's: where it is high, someone else's work on the machine depressed that line's figures."""
     print(f"\n== worker sweep: (b) the highest throughput with p95 < {cfg.p95_bar_ms:.0f} ms (and the peak of any step), "
           "(a) the check-in burst; CPU in ms per request")
-    print(f"  {'config':<13} {'(b) req/s':>9} {'users':>5} {'p95':>5} {'server':>6} {'gunicorn':>8} {'pg':>5} {'peak':>6}  |"
-          f" {'(a) req/s':>9} {'p50':>6} {'p95':>6} {'p99':>6} {'server':>6}")
+    print(f"  {'config':<13} {'(b) req/s':>9} {'users':>5} {'p95':>5} {'server':>6} {'gunicorn':>8} {'pg':>5} {'other':>5} "
+          f"{'peak':>6}  | {'(a) req/s':>9} {'p50':>6} {'p95':>6} {'p99':>6} {'server':>6} {'other':>5}")
     for wc, checkin, best, steps in rows:
         if best:
             f, c = best.result, best.cpu_ms
             b = (f"{f.throughput:>9.1f} {best.users:>5} {_ms(f.latency.p95):>5} "
-                 f"{c['server']:>6.2f} {c['gunicorn']:>8.2f} {c['postgres']:>5.2f}")
+                 f"{c['server']:>6.2f} {c['gunicorn']:>8.2f} {c['postgres']:>5.2f} {c['other']:>5.1f}")
         else:
-            b = f"{'none':>9} {'':>5} {'':>5} {'':>6} {'':>8} {'':>5}"
+            b = f"{'none':>9} {'':>5} {'':>5} {'':>6} {'':>8} {'':>5} {'':>5}"
         peak = max((s.result.throughput for s in steps), default=math.nan)
         a = f"{'-':>9}"
         if checkin:
-            f = checkin.result
+            f, c = checkin.result, checkin.cpu_ms
             a = (f"{f.throughput:>9.1f} {_ms(f.latency.p50):>6} {_ms(f.latency.p95):>6} {_ms(f.latency.p99):>6} "
-                 f"{checkin.cpu_ms['server']:>6.2f}")
+                 f"{c['server']:>6.2f} {c['other']:>5.1f}")
         print(f"  {wc.label:<13} {b} {peak:>6.1f}  | {a}")
-    print("  (server = gunicorn + celery + postgres + redis + rabbitmq; the per-scenario lines above also show Locust and other processes)")
+    print("  (server = gunicorn + celery + postgres + redis + rabbitmq; other = CPU of processes not the run's)")
 
 
 def _postgres_findings(log: Path | None, offset: int, db_name: str, limit: int = 25) -> list[str]:

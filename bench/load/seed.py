@@ -147,7 +147,12 @@ def _seeding_process() -> None:
 
 
 def _build(name: str, kwargs: dict):
-    return globals()[name](**kwargs)
+    from partners.notifications import notifications_as_history
+
+    # As `seed_demo` does: the seeding's notifications are stored as history, never delivered
+    # (no delivery task per join, in this process or on the worker).
+    with notifications_as_history():
+        return globals()[name](**kwargs)
 
 
 def ancestors(parent_of: dict[int, int | None], pk: int, levels: int) -> list[int]:
