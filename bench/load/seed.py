@@ -1,5 +1,6 @@
-"""Seeding for the load scenarios, through the Django services in the orchestrator process (no
-HTTP): every member is a `partner_join`, as in bench/signup.py and bench/request_costs.py.
+"""Seeding for the load scenarios, through the Django services (no HTTP), by the orchestrator in
+two processes it starts (`build_in_parallel`): every member is a `partner_join`, as in
+bench/signup.py and bench/request_costs.py.
 
 Bystanders (check-in cohorts, the trees the signups join) join with the referral awards patched
 off, so the only XP they hold afterwards is what the measured requests paid them: that is what
