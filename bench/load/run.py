@@ -112,6 +112,7 @@ class Config:
     fold_seconds: float
     slow_ms: int
     seed_processes: int
+    scenarios: list[str]
 
     @classmethod
     def from_environment(cls) -> "Config":
@@ -138,6 +139,7 @@ class Config:
             fold_seconds=_setting("BENCH_LOAD_FOLD_SECONDS", 10.0),
             slow_ms=_setting("BENCH_LOAD_SLOW_MS", 200),
             seed_processes=_setting("BENCH_LOAD_SEED_PROCESSES", 2),
+            scenarios=[x for x in _setting("BENCH_LOAD_SCENARIOS", "a b c d").split() if x in ("a", "b", "c", "d")],
         )
 
     @property
@@ -512,11 +514,103 @@ def _port_free(bind: str) -> bool:
         return sock.connect_ex((host, int(port))) != 0
 
 
+@dataclass
+class Seeds:
+    """What the scenarios run on; built before any server starts."""
+
+    population: seed.Seeded
+    cohorts: dict[WorkerConfig, seed.Seeded]
+    trees: dict[str, seed.Seeded]  # shape ("c", "d") -> the seeded trees
+    leaders: dict[str, list[int]]
+    signups: dict[str, list[tuple[int, int]]]  # shape -> (telegram id, referrer pk) per signup
+
+
+def _seed(cfg: Config) -> Seeds:
+    started = time.monotonic()
+    wants_checkins = "a" in cfg.scenarios
+    with_checkins = [wc for i, wc in enumerate(cfg.sweep) if wants_checkins and (i == 0 or cfg.sweep_checkins)]
+    shapes = [shape for shape in ("c", "d") if shape in cfg.scenarios]
+    builds = [("mini_app_population", {"size": cfg.members, "first_telegram_id": 7_000_000_000})]
+    # Quick mode: 64 referrers per shape instead of 384 (its 200 signups stay well apart).
+    if "c" in shapes:
+        builds.append(("hot_leader_tree", {"fanout": (2,) * 6} if QUICK else {}))
+    if "d" in shapes:
+        builds.append(("unrelated_trees", {"trees": 16, "fanout": (2, 2)} if QUICK else {}))
+    builds += [("checkin_cohort", {"size": cfg.checkins, "first_telegram_id": 7_100_000_000 + i * 1_000_000})
+               for i in range(len(with_checkins))]
+    built = iter(seed.build_in_parallel(builds, processes=cfg.seed_processes))
+    population = next(built)
+    trees, leaders, referrers = {}, {}, {}
+    if "c" in shapes:
+        trees["c"], referrers["c"], leader = next(built)
+        leaders["c"] = [leader]
+    if "d" in shapes:
+        trees["d"], referrers["d"], leaders["d"] = next(built)
+    cohorts = dict(zip(with_checkins, built, strict=True))
+    from django.db import connections
+
+    from rewards.services import xp_fold_all
+
+    xp_fold_all()
+    connections.close_all()
+
+    # Signups: referrer i % referrers, so one referrer's signups are hundreds of jobs apart and
+    # nobody gets near REFERRAL_HOURLY_LIMIT (20/h): at most ceil(signups / referrers) each. Over
+    # the limit the L1 award is withheld (SPEC §2) and the expected XP would be wrong.
+    signups = {}
+    for shape, first_telegram_id in (("c", 7_500_000_000), ("d", 7_600_000_000)):
+        if shape not in shapes:
+            continue
+        pool = referrers[shape]
+        if math.ceil(cfg.signups / len(pool)) > checks.REFERRAL_HOURLY_LIMIT:
+            raise SystemExit(f"BENCH_LOAD_SIGNUPS={cfg.signups} over {len(pool)} referrers exceeds the velocity limit "
+                             f"of {checks.REFERRAL_HOURLY_LIMIT} signups per referrer and hour")
+        signups[shape] = [(first_telegram_id + i, pool[i % len(pool)]) for i in range(cfg.signups)]
+
+    described = [f"{cfg.members} Mini App members (with downlines and referral XP)"]
+    if cohorts:
+        described.insert(0, f"{len(cohorts)} check-in cohort(s) of {cfg.checkins}")
+    if "c" in trees:
+        described.append(f"a hot tree ({len(trees['c'].pks)} members, {len(referrers['c'])} referrers 8 levels below one leader)")
+    if "d" in trees:
+        described.append(f"{len(leaders['d'])} unrelated trees ({len(trees['d'].pks)} members, {len(referrers['d'])} referrers)")
+    print(f"seeded in {time.monotonic() - started:.0f} s: {', '.join(described)}", flush=True)
+    return Seeds(population, cohorts, trees, leaders, signups)
+
+
+def _run_configuration(run: LoadRun, cfg: Config, seeds: Seeds, wc: WorkerConfig, *, primary: bool):
+    """Every scenario that runs on one gunicorn configuration; its sweep row."""
+    boot = run.start_gunicorn(wc)
+    print(f"\n== gunicorn {wc.label}{' (primary)' if primary else ''}: up in {boot:.1f} s", flush=True)
+    run.warm_up(seeds.population, wc)
+    label = wc.label.replace(":", "-")
+    checkin = None
+    if wc in seeds.cohorts:
+        checkin = run.scenario_checkins(seeds.cohorts[wc], label)
+        _print_scenario(checkin, extra=f" (all sent within {checkin.result.send_spread:.2f} s)")
+        run.failures += checkin.failures + [f"(a) {wc.label}: {e}" for e in checkin.result.error_samples]
+    best, steps = None, []
+    if "b" in cfg.scenarios:
+        print(f"(b) Mini App opens (/me 50 %, network 20 %, tasks 15 %, leaderboard 15 %) over {cfg.members} members, "
+              f"{cfg.step_seconds:.0f} s per step after {cfg.warmup_seconds:.0f} s warm-up; CPU in ms per request:", flush=True)
+        print(_OPEN_HEADER)
+        steps = run.scenario_opens(seeds.population, label)
+        best = _best_step(steps, cfg.p95_bar_ms)
+        print(f"    highest throughput with p95 < {cfg.p95_bar_ms:.0f} ms: "
+              + (f"{best.result.throughput:.1f} req/s at {best.users} users" if best else "none"), flush=True)
+        run.failures += [f"(b) {wc.label} {s.users} users: {e}" for s in steps for e in s.result.error_samples]
+    signup_summary = _run_signups(run, cfg, seeds) if primary and seeds.signups else None
+    findings = [f"[gunicorn {wc.label}] {line}" for line in log_problems(run.gunicorn.log_path)]
+    run.stop_gunicorn()
+    return (wc, checkin, best, steps), signup_summary, findings
+
+
 def main() -> int:
     cfg = Config.from_environment()
     signal.signal(signal.SIGTERM, _stop_on_signal)
     if not _port_free(cfg.bind):
         raise SystemExit(f"{cfg.bind} is in use (a server left from an earlier run?); set BENCH_LOAD_BIND")
+    started = time.monotonic()
     shutil.rmtree(cfg.out, ignore_errors=True)
     (cfg.out / "prometheus").mkdir(parents=True)
     maintenance_url, db_name, db_url = scratch_database(cfg.database_url, "load")
@@ -531,12 +625,11 @@ def main() -> int:
     redis.Redis.from_url(cfg.redis_url).flushdb()
     broker = Broker(cfg.broker_url)
     broker.purge()
-    print(f"bench-load{' (quick)' if QUICK else ''}: gunicorn on {cfg.bind} (DJANGO_ENV=production, behind-proxy headers "
-          f"X-Forwarded-Proto: https with SECURE_SSL_REDIRECT on, X-Forwarded-For per member with NUM_PROXIES=1), "
-          f"PostgreSQL {db_name}, Redis {cfg.redis_url} (flushed), Celery queue {QUEUE} "
-          f"({cfg.celery_concurrency} processes), {os.cpu_count()} cores; outputs in {cfg.out}", flush=True)
+    print(f"bench-load{' (quick)' if QUICK else ''}: scenarios {' '.join(cfg.scenarios)}; gunicorn on {cfg.bind} "
+          f"(DJANGO_ENV=production, behind-proxy headers X-Forwarded-Proto: https with SECURE_SSL_REDIRECT on, "
+          f"X-Forwarded-For per member with NUM_PROXIES=1), PostgreSQL {db_name}, Redis {cfg.redis_url} (flushed), "
+          f"Celery queue {QUEUE} ({cfg.celery_concurrency} processes), {os.cpu_count()} cores; outputs in {cfg.out}", flush=True)
 
-    started = time.monotonic()
     _orchestrator_django(env)
     from django.core.management import call_command
 
@@ -544,76 +637,19 @@ def main() -> int:
     # compressing the static files takes longer than the rest of the setup together.
     call_command("migrate", verbosity=0)
     print(f"setup: migrated in {time.monotonic() - started:.0f} s; seeding …", flush=True)
-
-    seeding = time.monotonic()
-    with_checkins = [wc for i, wc in enumerate(cfg.sweep) if i == 0 or cfg.sweep_checkins]
-    built = seed.build_in_parallel(
-        [
-            ("mini_app_population", {"size": cfg.members, "first_telegram_id": 7_000_000_000}),
-            # Quick mode: 64 referrers per shape instead of 384 (its 200 signups stay well apart).
-            ("hot_leader_tree", {"fanout": (2,) * 6} if QUICK else {}),
-            ("unrelated_trees", {"trees": 16, "fanout": (2, 2)} if QUICK else {}),
-            *[("checkin_cohort", {"size": cfg.checkins, "first_telegram_id": 7_100_000_000 + i * 1_000_000})
-              for i in range(len(with_checkins))],
-        ],
-        processes=cfg.seed_processes,
-    )
-    population, (hot_tree, hot_referrers, hot_leader), (spread_trees, spread_referrers, spread_leaders) = built[:3]
-    cohorts = dict(zip(with_checkins, built[3:], strict=True))
-    from rewards.services import xp_fold_all
-
-    xp_fold_all()
-    from django.db import connections
-
-    connections.close_all()
-    print(f"seeded in {time.monotonic() - seeding:.0f} s: {len(cohorts)} check-in cohort(s) of {cfg.checkins}, "
-          f"{cfg.members} Mini App members (with downlines and referral XP), a hot tree ({len(hot_tree.pks)} members, "
-          f"{len(hot_referrers)} referrers 8 levels below one leader), {len(spread_leaders)} unrelated trees "
-          f"({len(spread_trees.pks)} members, {len(spread_referrers)} referrers)", flush=True)
-
-    # Signups: referrer i % referrers, so one referrer's signups are hundreds of jobs apart and
-    # nobody gets near REFERRAL_HOURLY_LIMIT (20/h): at most ceil(signups / referrers) each. Over
-    # the limit the L1 award is withheld (SPEC §2) and the expected XP below would be wrong.
-    per_referrer = math.ceil(cfg.signups / min(len(hot_referrers), len(spread_referrers)))
-    if per_referrer > checks.REFERRAL_HOURLY_LIMIT:
-        raise SystemExit(f"BENCH_LOAD_SIGNUPS={cfg.signups} gives {per_referrer} signups per referrer within the hour, "
-                         f"over the velocity limit of {checks.REFERRAL_HOURLY_LIMIT}")
-    hot_jobs = [(7_500_000_000 + i, hot_referrers[i % len(hot_referrers)]) for i in range(cfg.signups)]
-    spread_jobs = [(7_600_000_000 + i, spread_referrers[i % len(spread_referrers)]) for i in range(cfg.signups)]
-    codes = {**hot_tree.codes, **spread_trees.codes}
+    seeds = _seed(cfg)
 
     children = Children()
     run = LoadRun(cfg, cfg.out, env, children, broker)
-    sweep_rows: list[tuple[WorkerConfig, Scenario | None, OpenStep | None, list[OpenStep]]] = []
-    signup_summary = None
-    log_findings: list[str] = []
+    sweep_rows, signup_summary, findings = [], None, []
     try:
         run.start_celery()
         broker.start_fold_ticks(cfg.fold_seconds)
         for index, wc in enumerate(cfg.sweep):
-            primary = index == 0
-            boot = run.start_gunicorn(wc)
-            print(f"\n== gunicorn {wc.label}{' (primary: scenarios a-d)' if primary else ''}: up in {boot:.1f} s", flush=True)
-            run.warm_up(population, wc)
-            checkin = None
-            if wc in cohorts:
-                checkin = run.scenario_checkins(cohorts[wc], wc.label.replace(":", "-"))
-                _print_scenario(checkin, extra=f" (all sent within {checkin.result.send_spread:.2f} s)")
-                run.failures += checkin.failures + [f"(a) {wc.label}: {e}" for e in checkin.result.error_samples]
-            print(f"(b) Mini App opens (/me 50 %, network 20 %, tasks 15 %, leaderboard 15 %) over {cfg.members} members, "
-                  f"{cfg.step_seconds:.0f} s per step after {cfg.warmup_seconds:.0f} s warm-up; CPU in ms per request:", flush=True)
-            print(_OPEN_HEADER)
-            steps = run.scenario_opens(population, wc.label.replace(":", "-"))
-            best = _best_step(steps, cfg.p95_bar_ms)
-            print(f"    highest throughput with p95 < {cfg.p95_bar_ms:.0f} ms: "
-                  + (f"{best.result.throughput:.1f} req/s at {best.users} users" if best else "none"), flush=True)
-            run.failures += [f"(b) {wc.label} {s.users} users: {e}" for s in steps for e in s.result.error_samples]
-            sweep_rows.append((wc, checkin, best, steps))
-            if primary:
-                signup_summary = _run_signups(run, cfg, hot_jobs, spread_jobs, codes,
-                                              hot_tree, [hot_leader], spread_trees, spread_leaders)
-            log_findings += [f"[gunicorn {wc.label}] {line}" for line in log_problems(run.gunicorn.log_path)]
-            run.stop_gunicorn()
+            row, summary, problems = _run_configuration(run, cfg, seeds, wc, primary=index == 0)
+            sweep_rows.append(row)
+            signup_summary = signup_summary or summary
+            findings += problems
         final = checks.check_reconcile()
         run.failures += final
         print(f"\nreconcile_ledger over every member after the run: {'OK' if not final else 'FAILED'}")
@@ -622,15 +658,14 @@ def main() -> int:
         children.stop_all()
         broker.purge(delete=True)
         if run.celery:
-            log_findings += [f"[celery] {line}" for line in log_problems(run.celery.log_path)]
+            findings += [f"[celery] {line}" for line in log_problems(run.celery.log_path)]
 
     _print_sweep(cfg, sweep_rows)
     if signup_summary:
         print(signup_summary)
-    pg_findings = _postgres_findings(pg_log, pg_log_offset, db_name)
     print("\n== application problems seen under load (server logs; LOG_LEVEL=ERROR, slow statements >= "
           f"{cfg.slow_ms} ms and lock waits of {db_name})")
-    for line in (log_findings + pg_findings) or ["none"]:
+    for line in (findings + _postgres_findings(pg_log, pg_log_offset, db_name)) or ["none"]:
         print(f"  {line}")
     print(f"\ntotal {time.monotonic() - started:.0f} s; raw records, plans and logs in {cfg.out}")
     if run.failures:
@@ -642,14 +677,15 @@ def main() -> int:
     return 0
 
 
-def _run_signups(run: LoadRun, cfg: Config, hot_jobs, spread_jobs, codes, hot_tree, hot_leaders, spread_trees, spread_leaders) -> str:
+def _run_signups(run: LoadRun, cfg: Config, seeds: Seeds) -> str:
     """(c) and (d), alternated in rounds (each round a share of each shape's signups), so load
     from other processes on this shared machine hits both shapes alike; then their checks."""
     size = math.ceil(cfg.signups / cfg.signup_rounds)
-    paths = {"c": [], "d": []}
-    deltas = {"c": {}, "d": {}}
+    codes = {pk: code for tree in seeds.trees.values() for pk, code in tree.codes.items()}
+    paths = {shape: [] for shape in seeds.signups}
+    deltas = {shape: {} for shape in seeds.signups}
     for r in range(cfg.signup_rounds):
-        for shape, jobs in (("c", hot_jobs), ("d", spread_jobs)):
+        for shape, jobs in seeds.signups.items():
             part = jobs[r * size : (r + 1) * size]
             if not part:
                 continue
@@ -659,17 +695,19 @@ def _run_signups(run: LoadRun, cfg: Config, hot_jobs, spread_jobs, codes, hot_tr
                 deltas[shape][k] = deltas[shape].get(k, 0.0) + v
             f = figures.of_run(path)
             print(f"    round {r + 1} ({shape}): {f.requests} signups, {f.errors} errors, {f.throughput:.1f}/s", flush=True)
+    titles = {"c": f"(c) {cfg.signups} signups under one hot leader",
+              "d": f"(d) {cfg.signups} signups across {len(seeds.leaders.get('d', []))} unrelated trees"}
     results = {}
-    for shape, title, jobs, tree, leaders in (
-        ("c", f"(c) {cfg.signups} signups under one hot leader", hot_jobs, hot_tree, hot_leaders),
-        ("d", f"(d) {cfg.signups} signups across {len(spread_leaders)} unrelated trees", spread_jobs, spread_trees, spread_leaders),
-    ):
+    for shape, jobs in seeds.signups.items():
+        tree = seeds.trees[shape]
         result = figures.of_paths(paths[shape])
-        failures = checks.check_signups(jobs, tree.pks, tree.parent_of, leaders) + checks.check_reconcile()
-        scenario = Scenario(title, result, _cpu_ms(deltas[shape], result), failures)
+        failures = checks.check_signups(jobs, tree.pks, tree.parent_of, seeds.leaders[shape]) + checks.check_reconcile()
+        scenario = Scenario(titles[shape], result, _cpu_ms(deltas[shape], result), failures)
         _print_scenario(scenario, extra=f" ({cfg.signup_users} concurrent users, {cfg.signup_rounds} round(s))")
         run.failures += failures + [f"{shape}: {e}" for e in result.error_samples]
         results[shape] = result
+    if len(results) < 2:
+        return ""
     ratio = results["c"].throughput / results["d"].throughput if results["d"].throughput else math.nan
     return (f"\nsignups: hot (c) {results['c'].throughput:.1f}/s, spread (d) {results['d'].throughput:.1f}/s, "
             f"c/d = {ratio:.2f} (bar: >= 0.90)")
@@ -684,19 +722,21 @@ def _print_sweep(cfg: Config, rows) -> None:
     print(f"  {'config':<13} {'(b) req/s':>9} {'users':>5} {'p95':>5} {'server':>6} {'gunicorn':>8} {'pg':>5} {'other':>5} "
           f"{'peak':>6}  | {'(a) req/s':>9} {'p50':>6} {'p95':>6} {'p99':>6} {'server':>6} {'other':>5}")
     for wc, checkin, best, steps in rows:
-        if best:
+        if not steps:
+            b = f"{'-':>9} {'':>5} {'':>5} {'':>6} {'':>8} {'':>5} {'':>5}"
+        elif best:
             f, c = best.result, best.cpu_ms
             b = (f"{f.throughput:>9.1f} {best.users:>5} {_ms(f.latency.p95):>5} "
                  f"{c['server']:>6.2f} {c['gunicorn']:>8.2f} {c['postgres']:>5.2f} {c['other']:>5.1f}")
         else:
             b = f"{'none':>9} {'':>5} {'':>5} {'':>6} {'':>8} {'':>5} {'':>5}"
-        peak = max((s.result.throughput for s in steps), default=math.nan)
+        peak = f"{max(s.result.throughput for s in steps):>6.1f}" if steps else f"{'':>6}"
         a = f"{'-':>9}"
         if checkin:
             f, c = checkin.result, checkin.cpu_ms
             a = (f"{f.throughput:>9.1f} {_ms(f.latency.p50):>6} {_ms(f.latency.p95):>6} {_ms(f.latency.p99):>6} "
                  f"{c['server']:>6.2f} {c['other']:>5.1f}")
-        print(f"  {wc.label:<13} {b} {peak:>6.1f}  | {a}")
+        print(f"  {wc.label:<13} {b} {peak}  | {a}")
     print("  (server = gunicorn + celery + postgres + redis + rabbitmq; other = CPU of processes not the run's)")
 
 
