@@ -134,7 +134,7 @@ class Config:
             p95_bar_ms=_setting("BENCH_LOAD_P95_MS", 200.0),
             signups=_setting("BENCH_LOAD_SIGNUPS", 2000, 200),
             signup_users=_setting("BENCH_LOAD_SIGNUP_USERS", 20),
-            signup_rounds=_setting("BENCH_LOAD_SIGNUP_ROUNDS", 2, 1),
+            signup_rounds=_setting("BENCH_LOAD_SIGNUP_ROUNDS", 4, 1),
             celery_concurrency=_setting("BENCH_LOAD_CELERY_CONCURRENCY", 2),
             fold_seconds=_setting("BENCH_LOAD_FOLD_SECONDS", 10.0),
             slow_ms=_setting("BENCH_LOAD_SLOW_MS", 200),
@@ -228,7 +228,7 @@ class Broker:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
-    def _queue(self) -> tuple[int, int] | None:
+    def queue_state(self) -> tuple[int, int] | None:
         """(ready messages, consumers), None while the queue does not exist."""
         from kombu import Connection
 
@@ -252,7 +252,7 @@ class Broker:
     def wait_for_consumer(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self._queue()
+            state = self.queue_state()
             if state and state[1] > 0:
                 return
             time.sleep(0.5)
@@ -262,7 +262,7 @@ class Broker:
         """Until the queue has been empty twice in a row half a second apart; seconds waited."""
         started, empty = time.monotonic(), 0
         while time.monotonic() - started < timeout and empty < 2:
-            state = self._queue()
+            state = self.queue_state()
             empty = empty + 1 if state is not None and state[0] == 0 else 0
             time.sleep(0.5)
         return time.monotonic() - started
@@ -610,6 +610,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_signal)
     if not _port_free(cfg.bind):
         raise SystemExit(f"{cfg.bind} is in use (a server left from an earlier run?); set BENCH_LOAD_BIND")
+    # Before anything is dropped or flushed: a second run at the same time would share the queue.
+    broker = Broker(cfg.broker_url)
+    state = broker.queue_state()
+    if state and state[1]:
+        raise SystemExit(f"queue {QUEUE} already has {state[1]} consumer(s): another bench-load run is active")
     started = time.monotonic()
     shutil.rmtree(cfg.out, ignore_errors=True)
     (cfg.out / "prometheus").mkdir(parents=True)
@@ -623,7 +628,6 @@ def main() -> int:
     import redis
 
     redis.Redis.from_url(cfg.redis_url).flushdb()
-    broker = Broker(cfg.broker_url)
     broker.purge()
     print(f"bench-load{' (quick)' if QUICK else ''}: scenarios {' '.join(cfg.scenarios)}; gunicorn on {cfg.bind} "
           f"(DJANGO_ENV=production, behind-proxy headers X-Forwarded-Proto: https with SECURE_SSL_REDIRECT on, "
@@ -709,8 +713,12 @@ def _run_signups(run: LoadRun, cfg: Config, seeds: Seeds) -> str:
     if len(results) < 2:
         return ""
     ratio = results["c"].throughput / results["d"].throughput if results["d"].throughput else math.nan
+    cpu_c, cpu_d = (_cpu_ms(deltas[shape], results[shape])["server"] for shape in ("c", "d"))
+    # The CPU ratio is the steadier one on a shared machine: other work slows a round's
+    # throughput much more than it changes what one signup costs.
     return (f"\nsignups: hot (c) {results['c'].throughput:.1f}/s, spread (d) {results['d'].throughput:.1f}/s, "
-            f"c/d = {ratio:.2f} (bar: >= 0.90)")
+            f"c/d = {ratio:.2f} (bar: >= 0.90); server CPU per signup c {cpu_c:.1f} ms, d {cpu_d:.1f} ms, "
+            f"d/c = {cpu_d / cpu_c:.2f}")
 
 
 def _print_sweep(cfg: Config, rows) -> None:
