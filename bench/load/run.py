@@ -717,8 +717,8 @@ def _run_signups(run: LoadRun, cfg: Config, seeds: Seeds) -> str:
     # The CPU ratio is the steadier one on a shared machine: other work slows a round's
     # throughput much more than it changes what one signup costs.
     return (f"\nsignups: hot (c) {results['c'].throughput:.1f}/s, spread (d) {results['d'].throughput:.1f}/s, "
-            f"c/d = {ratio:.2f} (bar: >= 0.90); server CPU per signup c {cpu_c:.1f} ms, d {cpu_d:.1f} ms, "
-            f"d/c = {cpu_d / cpu_c:.2f}")
+            f"c/d = {ratio:.2f} (bar: >= 0.90); server CPU per signup c {cpu_c:.1f} ms, d {cpu_d:.1f} ms: "
+            f"c/d by CPU (capacity) = {cpu_d / cpu_c:.2f}")
 
 
 def _print_sweep(cfg: Config, rows) -> None:
