@@ -24,7 +24,9 @@ def _ledger_sums(pks) -> dict[int, int]:
 
     from rewards.models import XPEntry
 
-    rows = XPEntry.objects.filter(partner_id__in=list(pks)).order_by().values("partner_id").annotate(total=Sum("amount"))
+    rows = (
+        XPEntry.objects.filter(partner_id__in=list(pks)).order_by().values("partner_id").annotate(total=Sum("amount"))
+    )
     return {row["partner_id"]: row["total"] for row in rows}
 
 
@@ -60,7 +62,9 @@ def check_checkins(member_pks: list[int]) -> list[str]:
     checkins = Counter(CheckIn.objects.filter(partner_id__in=member_pks).values_list("partner_id", flat=True))
     failures += _compare("check-in rows per member", dict.fromkeys(member_pks, 1), dict(checkins))
     rows = Counter(
-        XPEntry.objects.filter(partner_id__in=member_pks, kind=XPEntry.Kind.CHECKIN).values_list("partner_id", flat=True)
+        XPEntry.objects.filter(partner_id__in=member_pks, kind=XPEntry.Kind.CHECKIN).values_list(
+            "partner_id", flat=True
+        )
     )
     failures += _compare("check-in ledger rows per member", dict.fromkeys(member_pks, 1), dict(rows))
     failures += _compare("XP ledger sum", dict.fromkeys(member_pks, FIRST_CHECKIN_XP), _ledger_sums(member_pks))
@@ -86,7 +90,9 @@ def expected_referral_xp(signups: list[tuple[int, int]], parent_of: dict[int, in
     return dict(xp), dict(rows)
 
 
-def check_signups(signups: list[tuple[int, int]], tree_pks: list[int], parent_of: dict, leaders: list[int]) -> list[str]:
+def check_signups(
+    signups: list[tuple[int, int]], tree_pks: list[int], parent_of: dict, leaders: list[int]
+) -> list[str]:
     """Scenarios (c) and (d): every signup created once under its referrer; every member of the
     seeded trees holds exactly the referral XP SPEC's level table gives (its only XP), in
     exactly one ledger row per signup below it within 9 levels; each leader's ledger has one
@@ -98,20 +104,29 @@ def check_signups(signups: list[tuple[int, int]], tree_pks: list[int], parent_of
 
     _fold()
     failures = []
-    joined = dict(Partner.objects.filter(telegram_id__in=[t for t, _ in signups]).values_list("telegram_id", "referrer_id"))
+    joined = dict(
+        Partner.objects.filter(telegram_id__in=[t for t, _ in signups]).values_list("telegram_id", "referrer_id")
+    )
     failures += _compare("signups joined under their referrer", dict(signups), joined)
     new_pks = list(Partner.objects.filter(telegram_id__in=[t for t, _ in signups]).values_list("pk", flat=True))
 
     want_xp, want_rows = expected_referral_xp(signups, parent_of)
-    failures += _compare("referral XP (ledger sum) per ancestor", {pk: want_xp.get(pk, 0) for pk in tree_pks}, _ledger_sums(tree_pks))
-    referral_rows = Counter(
-        XPEntry.objects.filter(partner_id__in=tree_pks, kind=XPEntry.Kind.REFERRAL, related_partner_id__in=new_pks)
-        .values_list("partner_id", flat=True)
+    failures += _compare(
+        "referral XP (ledger sum) per ancestor", {pk: want_xp.get(pk, 0) for pk in tree_pks}, _ledger_sums(tree_pks)
     )
-    failures += _compare("referral ledger rows per ancestor", {pk: want_rows.get(pk, 0) for pk in tree_pks}, dict(referral_rows))
+    referral_rows = Counter(
+        XPEntry.objects.filter(
+            partner_id__in=tree_pks, kind=XPEntry.Kind.REFERRAL, related_partner_id__in=new_pks
+        ).values_list("partner_id", flat=True)
+    )
+    failures += _compare(
+        "referral ledger rows per ancestor", {pk: want_rows.get(pk, 0) for pk in tree_pks}, dict(referral_rows)
+    )
     for leader in leaders:
         related = list(
-            XPEntry.objects.filter(partner_id=leader, kind=XPEntry.Kind.REFERRAL).values_list("related_partner_id", flat=True)
+            XPEntry.objects.filter(partner_id=leader, kind=XPEntry.Kind.REFERRAL).values_list(
+                "related_partner_id", flat=True
+            )
         )
         if len(related) != len(set(related)) or len(related) != want_rows.get(leader, 0):
             failures.append(
@@ -120,7 +135,9 @@ def check_signups(signups: list[tuple[int, int]], tree_pks: list[int], parent_of
             )
     held = ReferralReview.objects.filter(new_member_id__in=new_pks).count()
     if held:
-        failures.append(f"{held} signup(s) had their awards held or blocked by fraud scoring (see referrals_referralreview)")
+        failures.append(
+            f"{held} signup(s) had their awards held or blocked by fraud scoring (see referrals_referralreview)"
+        )
     failures += check_balances_equal_ledgers([*tree_pks, *new_pks])
     return failures
 
@@ -135,7 +152,9 @@ def check_reconcile() -> list[str]:
     failures = []
     report = ledgers_reconcile()
     for m in report.mismatches[:_SHOWN]:
-        failures.append(f"reconcile: {m.currency} partner {m.partner_id} ledger {m.ledger_sum} vs {m.against} {m.cached_balance}")
+        failures.append(
+            f"reconcile: {m.currency} partner {m.partner_id} ledger {m.ledger_sum} vs {m.against} {m.cached_balance}"
+        )
     if len(report.mismatches) > _SHOWN:
         failures.append(f"reconcile: ... {len(report.mismatches)} mismatches in all")
     problems = partner_tree_problems()

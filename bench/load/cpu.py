@@ -108,7 +108,9 @@ def locust_seconds() -> float:
     return children.ru_utime + children.ru_stime
 
 
-def per_request_ms(delta: dict[str, float], requests: int, *, locust_load_seconds: float | None = None) -> dict[str, float]:
+def per_request_ms(
+    delta: dict[str, float], requests: int, *, locust_load_seconds: float | None = None
+) -> dict[str, float]:
     """CPU ms per request per server group; "locust": the load generator while it generated load
     (its start-up left out, when the run reported it); "other": machine time that none of our
     processes account for (someone else's work on this machine, noise in the figures)."""

@@ -26,8 +26,13 @@ class Latency:
     @classmethod
     def of(cls, values: list[float]) -> "Latency":
         ordered = sorted(values)
-        return cls(len(ordered), percentile(ordered, 50), percentile(ordered, 95), percentile(ordered, 99),
-                   ordered[-1] if ordered else math.nan)
+        return cls(
+            len(ordered),
+            percentile(ordered, 50),
+            percentile(ordered, 95),
+            percentile(ordered, 99),
+            ordered[-1] if ordered else math.nan,
+        )
 
 
 @dataclass

@@ -49,7 +49,9 @@ _rng = random.Random(PLAN.get("seed", 1))
 @events.request.add_listener
 def _record(name, start_time, response_time, response=None, exception=None, **kwargs):
     status = getattr(response, "status_code", 0) or 0
-    records.append([name, start_time, response_time, exception is None, status, str(exception)[:400] if exception else ""])
+    records.append(
+        [name, start_time, response_time, exception is None, status, str(exception)[:400] if exception else ""]
+    )
 
 
 def _cpu_seconds() -> float:
@@ -69,7 +71,9 @@ def _write_results(environment, **kwargs):
     # The load generator's own CPU while it generated load (not its start-up and imports).
     load_cpu = _cpu_seconds() - state["cpu_at_spawn"] if state["cpu_at_spawn"] is not None else None
     with open(PLAN["result"], "w") as f:
-        json.dump({"spawned_at": state["spawned_at"], "quit_at": time.time(), "cpu_seconds": load_cpu, "records": records}, f)
+        json.dump(
+            {"spawned_at": state["spawned_at"], "quit_at": time.time(), "cpu_seconds": load_cpu, "records": records}, f
+        )
 
 
 def _user_finished(environment) -> None:
@@ -105,13 +109,17 @@ class Member(FastHttpUser):
         job = JOBS[state["next_job"]]
         state["next_job"] += 1
         all_spawned.wait()  # the burst: everyone fires as soon as the last user exists
-        with self.client.post("/api/v1/me/checkin/", name="checkin", headers=_headers(job), catch_response=True) as response:
+        with self.client.post(
+            "/api/v1/me/checkin/", name="checkin", headers=_headers(job), catch_response=True
+        ) as response:
             if response.status_code != 200:
                 response.failure(_failure_text(response))
             else:
                 body = response.json()
                 if body.get("already_checked_in") or body.get("awarded_xp") != job["expect_xp"]:
-                    response.failure(f"unexpected check-in answer {body} (expected {job['expect_xp']} XP, a first check-in)")
+                    response.failure(
+                        f"unexpected check-in answer {body} (expected {job['expect_xp']} XP, a first check-in)"
+                    )
         _user_finished(self.environment)
 
     # --- open -----------------------------------------------------------------------------------
@@ -121,8 +129,11 @@ class Member(FastHttpUser):
             _user_finished(self.environment)
         headers = _headers(_rng.choice(MEMBERS))
         self._get("/api/v1/me/", "me", headers)
-        for name, path in (("network", "/api/v1/me/network/"), ("tasks", "/api/v1/tasks/"),
-                           ("leaderboard", "/api/v1/leaderboard/?board=xp")):
+        for name, path in (
+            ("network", "/api/v1/me/network/"),
+            ("tasks", "/api/v1/tasks/"),
+            ("leaderboard", "/api/v1/leaderboard/?board=xp"),
+        ):
             if _rng.random() < MIX[name]:
                 self._get(path, name, headers)
 

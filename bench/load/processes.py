@@ -46,8 +46,14 @@ class Children:
     def start(self, name: str, argv: list[str], *, env: dict, cwd: Path, log_path: Path) -> Child:
         log = open(log_path, "ab")  # noqa: SIM115 - stays open for the child's lifetime
         process = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()  # the child has its own descriptor
         child = Child(name, process, log_path)

@@ -42,7 +42,9 @@ from bench.scratch_db import recreate_database, scratch_database  # noqa: E402
 
 BOT_TOKEN = "4242:BENCH-LOAD"
 QUEUE = "bench_load"
-USER_AGENT = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36 Telegram-Android/11.2"
+USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36 Telegram-Android/11.2"
+)
 # Outside services point at a closed loopback port: nothing in a run may reach the internet.
 CLOSED_PORT_URL = "http://127.0.0.1:9"
 # Per open of the Mini App: /me always (the home screen), then each tab with its probability.
@@ -124,7 +126,10 @@ class Config:
             broker_url=_setting("BENCH_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
             bind=_setting("BENCH_LOAD_BIND", "127.0.0.1:8765"),
             out=Path(_setting("BENCH_LOAD_OUT", "/tmp/p2phub-bench-load")),
-            sweep=[WorkerConfig.parse(t) for t in _setting("BENCH_LOAD_WORKERS", sweep, f"{_today_default()} gthread:2x4").split()],
+            sweep=[
+                WorkerConfig.parse(t)
+                for t in _setting("BENCH_LOAD_WORKERS", sweep, f"{_today_default()} gthread:2x4").split()
+            ],
             checkins=_setting("BENCH_LOAD_CHECKINS", 1000, 200),
             sweep_checkins=_setting("BENCH_LOAD_SWEEP_CHECKIN", 0) == 1,
             members=_setting("BENCH_LOAD_MEMBERS", 3000, 500),
@@ -156,7 +161,8 @@ def server_environment(cfg: Config, database_url: str, run_dir: Path) -> dict[st
     a deployment; and it appends the client address to `X-Forwarded-For`, trusted with
     NUM_PROXIES=1, so every member has their own IP for fraud scoring and throttles."""
     inherited = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "GUNICORN_", "CELERY_", "TELEGRAM_", "THROTTLE_", "TON_", "SENTRY_"))
         and k not in ("DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY", "NUM_PROXIES", "PROMETHEUS_MULTIPROC_DIR")
     }
@@ -338,23 +344,52 @@ class LoadRun:
     def start_celery(self) -> None:
         self.celery = self.children.start(
             "celery worker",
-            [str(BIN / "celery"), "-A", "p2phub", "worker", "-Q", QUEUE, "-c", str(self.cfg.celery_concurrency),
-             "-n", f"bench-load-{uuid.uuid4().hex[:6]}@%h", "--loglevel=ERROR", "--without-gossip", "--without-mingle"],
-            env=self.env, cwd=REPO, log_path=self.run_dir / "celery.log",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "p2phub",
+                "worker",
+                "-Q",
+                QUEUE,
+                "-c",
+                str(self.cfg.celery_concurrency),
+                "-n",
+                f"bench-load-{uuid.uuid4().hex[:6]}@%h",
+                "--loglevel=ERROR",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env=self.env,
+            cwd=REPO,
+            log_path=self.run_dir / "celery.log",
         )
         self.broker.wait_for_consumer()
 
     def start_gunicorn(self, wc: WorkerConfig) -> float:
-        env = {**self.env, "WEB_CONCURRENCY": str(wc.workers), "GUNICORN_WORKER_CLASS": wc.kind,
-               "GUNICORN_THREADS": str(wc.threads)}
+        env = {
+            **self.env,
+            "WEB_CONCURRENCY": str(wc.workers),
+            "GUNICORN_WORKER_CLASS": wc.kind,
+            "GUNICORN_THREADS": str(wc.threads),
+        }
         started = time.monotonic()
         self.gunicorn = self.children.start(
             f"gunicorn {wc.label}",
             # gunicorn's control socket defaults to one path per user (~/.gunicorn/): keep ours
             # apart from any other gunicorn on the machine.
-            [str(BIN / "gunicorn"), "p2phub.wsgi", "--config", "p2phub/gunicorn.conf.py", "--bind", self.cfg.bind,
-             "--control-socket", str(self.run_dir / "gunicorn.ctl")],
-            env=env, cwd=REPO, log_path=self.run_dir / f"gunicorn-{wc.label.replace(':', '-')}.log",
+            [
+                str(BIN / "gunicorn"),
+                "p2phub.wsgi",
+                "--config",
+                "p2phub/gunicorn.conf.py",
+                "--bind",
+                self.cfg.bind,
+                "--control-socket",
+                str(self.run_dir / "gunicorn.ctl"),
+            ],
+            env=env,
+            cwd=REPO,
+            log_path=self.run_dir / f"gunicorn-{wc.label.replace(':', '-')}.log",
         )
         wait_for_http(f"{self.cfg.base_url}/health/ping/", child=self.gunicorn)
         while len(worker_pids(self.gunicorn.pid)) < wc.workers and time.monotonic() - started < 60:
@@ -375,8 +410,12 @@ class LoadRun:
 
         def get(tid: int) -> list[int]:
             member = self.member(tid)
-            headers = {"Authorization": member["auth"], "X-Forwarded-For": member["ip"],
-                       "X-Forwarded-Proto": "https", "User-Agent": USER_AGENT}
+            headers = {
+                "Authorization": member["auth"],
+                "X-Forwarded-For": member["ip"],
+                "X-Forwarded-Proto": "https",
+                "User-Agent": USER_AGENT,
+            }
             codes = []
             for path in paths:
                 conn = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -402,10 +441,30 @@ class LoadRun:
         before = cpu.sample(gunicorn_pid=self.gunicorn.pid, celery_pid=self.celery.pid)
         child = self.children.start(
             f"locust {label}",
-            [str(BIN / "locust"), "-f", str(HERE / "locustfile.py"), "--headless", "-u", str(users), "-r", str(users),
-             "-t", f"{math.ceil(max_seconds)}s", "--host", self.cfg.base_url, "--only-summary", "--loglevel", "WARNING",
-             "--stop-timeout", "10", "--exit-code-on-error", "0"],
-            env=env, cwd=REPO, log_path=self.run_dir / f"{label}.locust.log",
+            [
+                str(BIN / "locust"),
+                "-f",
+                str(HERE / "locustfile.py"),
+                "--headless",
+                "-u",
+                str(users),
+                "-r",
+                str(users),
+                "-t",
+                f"{math.ceil(max_seconds)}s",
+                "--host",
+                self.cfg.base_url,
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
+                "--stop-timeout",
+                "10",
+                "--exit-code-on-error",
+                "0",
+            ],
+            env=env,
+            cwd=REPO,
+            log_path=self.run_dir / f"{label}.locust.log",
         )
         try:
             child.process.wait(timeout=max_seconds + 120)
@@ -421,12 +480,12 @@ class LoadRun:
     # -- scenarios
     def scenario_checkins(self, cohort: seed.Seeded, label: str) -> Scenario:
         jobs = [self.member(tid, expect_xp=checks.FIRST_CHECKIN_XP) for tid in cohort.telegram_ids.values()]
-        path, delta = self.locust(f"{label}-a", {"mode": "checkin", "jobs": jobs, "timeout": 120.0},
-                                  users=len(jobs), max_seconds=300)
+        path, delta = self.locust(
+            f"{label}-a", {"mode": "checkin", "jobs": jobs, "timeout": 120.0}, users=len(jobs), max_seconds=300
+        )
         result = figures.of_run(path)
         failures = checks.check_checkins(cohort.pks) + checks.check_reconcile()
-        return Scenario(f"(a) {len(jobs)} check-ins in the same second", result,
-                        _cpu_ms(delta, result), failures)
+        return Scenario(f"(a) {len(jobs)} check-ins in the same second", result, _cpu_ms(delta, result), failures)
 
     def scenario_opens(self, population: seed.Seeded, label: str) -> list[OpenStep]:
         members = [self.member(tid) for tid in population.telegram_ids.values()]
@@ -434,8 +493,10 @@ class LoadRun:
         for users in self.cfg.steps:
             seconds = self.cfg.warmup_seconds + self.cfg.step_seconds
             path, delta = self.locust(
-                f"{label}-b{users}", {"mode": "open", "members": members, "mix": OPEN_MIX, "seconds": seconds, "seed": users},
-                users=users, max_seconds=seconds + 60,
+                f"{label}-b{users}",
+                {"mode": "open", "members": members, "mix": OPEN_MIX, "seconds": seconds, "seed": users},
+                users=users,
+                max_seconds=seconds + 60,
             )
             result = figures.of_run(path, warmup=self.cfg.warmup_seconds)
             step = OpenStep(users, result, _cpu_ms(delta, result))
@@ -448,8 +509,13 @@ class LoadRun:
     def scenario_signups(self, shape: str, jobs: list[tuple[int, int]], codes: dict[int, str], round_no: int):
         """One round of signups of one shape; `jobs` are (telegram id, referrer pk)."""
         plan_jobs = [self.member(tid, start_param=codes[ref], referrer_code=codes[ref]) for tid, ref in jobs]
-        path, delta = self.locust(f"{shape}-round{round_no}", {"mode": "signup", "jobs": plan_jobs},
-                                  users=min(self.cfg.signup_users, len(plan_jobs)), max_seconds=600, drain=True)
+        path, delta = self.locust(
+            f"{shape}-round{round_no}",
+            {"mode": "signup", "jobs": plan_jobs},
+            users=min(self.cfg.signup_users, len(plan_jobs)),
+            max_seconds=600,
+            drain=True,
+        )
         return path, delta
 
 
@@ -464,11 +530,16 @@ def _ms(value: float) -> str:
 
 def _cpu_line(cpu_ms: dict[str, float]) -> str:
     parts = " · ".join(f"{k} {cpu_ms[k]:.2f}" for k in cpu.SERVER_GROUPS)
-    return f"CPU ms/request: {parts} = server {cpu_ms['server']:.2f} | locust {cpu_ms['locust']:.2f} | other {cpu_ms['other']:.2f}"
+    return (
+        f"CPU ms/request: {parts} = server {cpu_ms['server']:.2f} | locust {cpu_ms['locust']:.2f}"
+        f" | other {cpu_ms['other']:.2f}"
+    )
 
 
 def _latency_line(latency: figures.Latency) -> str:
-    return f"p50 {_ms(latency.p50)} ms · p95 {_ms(latency.p95)} ms · p99 {_ms(latency.p99)} ms · max {_ms(latency.max)} ms"
+    return (
+        f"p50 {_ms(latency.p50)} ms · p95 {_ms(latency.p95)} ms · p99 {_ms(latency.p99)} ms · max {_ms(latency.max)} ms"
+    )
 
 
 def _print_scenario(s: Scenario, *, extra: str = "") -> None:
@@ -483,17 +554,25 @@ def _print_scenario(s: Scenario, *, extra: str = "") -> None:
         print(f"      - {failure}")
 
 
-_OPEN_HEADER = (f"    {'users':>5} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>6}  "
-                f"{'gunicorn':>8} {'celery':>6} {'pg':>6} {'server':>6} {'locust':>6} {'other':>6}  "
-                "p95 per request (me/network/tasks/leaderboard)")
+_OPEN_HEADER = (
+    f"    {'users':>5} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>6}  "
+    f"{'gunicorn':>8} {'celery':>6} {'pg':>6} {'server':>6} {'locust':>6} {'other':>6}  "
+    "p95 per request (me/network/tasks/leaderboard)"
+)
 
 
 def _print_open_step(step: OpenStep) -> None:
     f, c = step.result, step.cpu_ms
-    per_name = "/".join(_ms(f.by_name[n].p95) if n in f.by_name else "-" for n in ("me", "network", "tasks", "leaderboard"))
-    print(f"    {step.users:>5} {f.throughput:>7.1f} {_ms(f.latency.p50):>6} {_ms(f.latency.p95):>6} {_ms(f.latency.p99):>6} "
-          f"{f.errors:>6}  {c['gunicorn']:>8.2f} {c['celery']:>6.2f} {c['postgres']:>6.2f} {c['server']:>6.2f} "
-          f"{c['locust']:>6.2f} {c['other']:>6.2f}  {per_name}", flush=True)
+    per_name = "/".join(
+        _ms(f.by_name[n].p95) if n in f.by_name else "-" for n in ("me", "network", "tasks", "leaderboard")
+    )
+    print(
+        f"    {step.users:>5} {f.throughput:>7.1f} {_ms(f.latency.p50):>6} {_ms(f.latency.p95):>6} "
+        f"{_ms(f.latency.p99):>6} "
+        f"{f.errors:>6}  {c['gunicorn']:>8.2f} {c['celery']:>6.2f} {c['postgres']:>6.2f} {c['server']:>6.2f} "
+        f"{c['locust']:>6.2f} {c['other']:>6.2f}  {per_name}",
+        flush=True,
+    )
     for sample in f.error_samples:
         print(f"          error: {sample}")
 
@@ -536,8 +615,10 @@ def _seed(cfg: Config) -> Seeds:
         builds.append(("hot_leader_tree", {"fanout": (2,) * 6} if QUICK else {}))
     if "d" in shapes:
         builds.append(("unrelated_trees", {"trees": 16, "fanout": (2, 2)} if QUICK else {}))
-    builds += [("checkin_cohort", {"size": cfg.checkins, "first_telegram_id": 7_100_000_000 + i * 1_000_000})
-               for i in range(len(with_checkins))]
+    builds += [
+        ("checkin_cohort", {"size": cfg.checkins, "first_telegram_id": 7_100_000_000 + i * 1_000_000})
+        for i in range(len(with_checkins))
+    ]
     built = iter(seed.build_in_parallel(builds, processes=cfg.seed_processes))
     population = next(built)
     trees, leaders, referrers = {}, {}, {}
@@ -563,17 +644,23 @@ def _seed(cfg: Config) -> Seeds:
             continue
         pool = referrers[shape]
         if math.ceil(cfg.signups / len(pool)) > checks.REFERRAL_HOURLY_LIMIT:
-            raise SystemExit(f"BENCH_LOAD_SIGNUPS={cfg.signups} over {len(pool)} referrers exceeds the velocity limit "
-                             f"of {checks.REFERRAL_HOURLY_LIMIT} signups per referrer and hour")
+            raise SystemExit(
+                f"BENCH_LOAD_SIGNUPS={cfg.signups} over {len(pool)} referrers exceeds the velocity limit "
+                f"of {checks.REFERRAL_HOURLY_LIMIT} signups per referrer and hour"
+            )
         signups[shape] = [(first_telegram_id + i, pool[i % len(pool)]) for i in range(cfg.signups)]
 
     described = [f"{cfg.members} Mini App members (with downlines and referral XP)"]
     if cohorts:
         described.insert(0, f"{len(cohorts)} check-in cohort(s) of {cfg.checkins}")
     if "c" in trees:
-        described.append(f"a hot tree ({len(trees['c'].pks)} members, {len(referrers['c'])} referrers 8 levels below one leader)")
+        described.append(
+            f"a hot tree ({len(trees['c'].pks)} members, {len(referrers['c'])} referrers 8 levels below one leader)"
+        )
     if "d" in trees:
-        described.append(f"{len(leaders['d'])} unrelated trees ({len(trees['d'].pks)} members, {len(referrers['d'])} referrers)")
+        described.append(
+            f"{len(leaders['d'])} unrelated trees ({len(trees['d'].pks)} members, {len(referrers['d'])} referrers)"
+        )
     print(f"seeded in {time.monotonic() - started:.0f} s: {', '.join(described)}", flush=True)
     return Seeds(population, cohorts, trees, leaders, signups)
 
@@ -591,13 +678,19 @@ def _run_configuration(run: LoadRun, cfg: Config, seeds: Seeds, wc: WorkerConfig
         run.failures += checkin.failures + [f"(a) {wc.label}: {e}" for e in checkin.result.error_samples]
     best, steps = None, []
     if "b" in cfg.scenarios:
-        print(f"(b) Mini App opens (/me 50 %, network 20 %, tasks 15 %, leaderboard 15 %) over {cfg.members} members, "
-              f"{cfg.step_seconds:.0f} s per step after {cfg.warmup_seconds:.0f} s warm-up; CPU in ms per request:", flush=True)
+        print(
+            f"(b) Mini App opens (/me 50 %, network 20 %, tasks 15 %, leaderboard 15 %) over {cfg.members} members, "
+            f"{cfg.step_seconds:.0f} s per step after {cfg.warmup_seconds:.0f} s warm-up; CPU in ms per request:",
+            flush=True,
+        )
         print(_OPEN_HEADER)
         steps = run.scenario_opens(seeds.population, label)
         best = _best_step(steps, cfg.p95_bar_ms)
-        print(f"    highest throughput with p95 < {cfg.p95_bar_ms:.0f} ms: "
-              + (f"{best.result.throughput:.1f} req/s at {best.users} users" if best else "none"), flush=True)
+        print(
+            f"    highest throughput with p95 < {cfg.p95_bar_ms:.0f} ms: "
+            + (f"{best.result.throughput:.1f} req/s at {best.users} users" if best else "none"),
+            flush=True,
+        )
         run.failures += [f"(b) {wc.label} {s.users} users: {e}" for s in steps for e in s.result.error_samples]
     signup_summary = _run_signups(run, cfg, seeds) if primary and seeds.signups else None
     findings = [f"[gunicorn {wc.label}] {line}" for line in log_problems(run.gunicorn.log_path)]
@@ -629,10 +722,13 @@ def main() -> int:
 
     redis.Redis.from_url(cfg.redis_url).flushdb()
     broker.purge()
-    print(f"bench-load{' (quick)' if QUICK else ''}: scenarios {' '.join(cfg.scenarios)}; gunicorn on {cfg.bind} "
-          f"(DJANGO_ENV=production, behind-proxy headers X-Forwarded-Proto: https with SECURE_SSL_REDIRECT on, "
-          f"X-Forwarded-For per member with NUM_PROXIES=1), PostgreSQL {db_name}, Redis {cfg.redis_url} (flushed), "
-          f"Celery queue {QUEUE} ({cfg.celery_concurrency} processes), {os.cpu_count()} cores; outputs in {cfg.out}", flush=True)
+    print(
+        f"bench-load{' (quick)' if QUICK else ''}: scenarios {' '.join(cfg.scenarios)}; gunicorn on {cfg.bind} "
+        f"(DJANGO_ENV=production, behind-proxy headers X-Forwarded-Proto: https with SECURE_SSL_REDIRECT on, "
+        f"X-Forwarded-For per member with NUM_PROXIES=1), PostgreSQL {db_name}, Redis {cfg.redis_url} (flushed), "
+        f"Celery queue {QUEUE} ({cfg.celery_concurrency} processes), {os.cpu_count()} cores; outputs in {cfg.out}",
+        flush=True,
+    )
 
     _orchestrator_django(env)
     from django.core.management import call_command
@@ -667,8 +763,10 @@ def main() -> int:
     _print_sweep(cfg, sweep_rows)
     if signup_summary:
         print(signup_summary)
-    print("\n== application problems seen under load (server logs; LOG_LEVEL=ERROR, slow statements >= "
-          f"{cfg.slow_ms} ms and lock waits of {db_name})")
+    print(
+        "\n== application problems seen under load (server logs; LOG_LEVEL=ERROR, slow statements >= "
+        f"{cfg.slow_ms} ms and lock waits of {db_name})"
+    )
     for line in (findings + _postgres_findings(pg_log, pg_log_offset, db_name)) or ["none"]:
         print(f"  {line}")
     print(f"\ntotal {time.monotonic() - started:.0f} s; raw records, plans and logs in {cfg.out}")
@@ -698,9 +796,14 @@ def _run_signups(run: LoadRun, cfg: Config, seeds: Seeds) -> str:
             for k, v in delta.items():
                 deltas[shape][k] = deltas[shape].get(k, 0.0) + v
             f = figures.of_run(path)
-            print(f"    round {r + 1} ({shape}): {f.requests} signups, {f.errors} errors, {f.throughput:.1f}/s", flush=True)
-    titles = {"c": f"(c) {cfg.signups} signups under one hot leader",
-              "d": f"(d) {cfg.signups} signups across {len(seeds.leaders.get('d', []))} unrelated trees"}
+            print(
+                f"    round {r + 1} ({shape}): {f.requests} signups, {f.errors} errors, {f.throughput:.1f}/s",
+                flush=True,
+            )
+    titles = {
+        "c": f"(c) {cfg.signups} signups under one hot leader",
+        "d": f"(d) {cfg.signups} signups across {len(seeds.leaders.get('d', []))} unrelated trees",
+    }
     results = {}
     for shape, jobs in seeds.signups.items():
         tree = seeds.trees[shape]
@@ -716,34 +819,45 @@ def _run_signups(run: LoadRun, cfg: Config, seeds: Seeds) -> str:
     cpu_c, cpu_d = (_cpu_ms(deltas[shape], results[shape])["server"] for shape in ("c", "d"))
     # The CPU ratio is the steadier one on a shared machine: other work slows a round's
     # throughput much more than it changes what one signup costs.
-    return (f"\nsignups: hot (c) {results['c'].throughput:.1f}/s, spread (d) {results['d'].throughput:.1f}/s, "
-            f"c/d = {ratio:.2f} (bar: >= 0.90); server CPU per signup c {cpu_c:.1f} ms, d {cpu_d:.1f} ms: "
-            f"c/d by CPU (capacity) = {cpu_d / cpu_c:.2f}")
+    return (
+        f"\nsignups: hot (c) {results['c'].throughput:.1f}/s, spread (d) {results['d'].throughput:.1f}/s, "
+        f"c/d = {ratio:.2f} (bar: >= 0.90); server CPU per signup c {cpu_c:.1f} ms, d {cpu_d:.1f} ms: "
+        f"c/d by CPU (capacity) = {cpu_d / cpu_c:.2f}"
+    )
 
 
 def _print_sweep(cfg: Config, rows) -> None:
     """One line per gunicorn configuration: (b) at its best step under the bar and its peak over
     all steps, (a) the check-in burst where it ran. "other" is CPU of processes that are not the
     run's: where it is high, someone else's work on the machine depressed that line's figures."""
-    print(f"\n== worker sweep: (b) the highest throughput with p95 < {cfg.p95_bar_ms:.0f} ms (and the peak of any step), "
-          "(a) the check-in burst; CPU in ms per request")
-    print(f"  {'config':<13} {'(b) req/s':>9} {'users':>5} {'p95':>5} {'server':>6} {'gunicorn':>8} {'pg':>5} {'other':>5} "
-          f"{'peak':>6}  | {'(a) req/s':>9} {'p50':>6} {'p95':>6} {'p99':>6} {'server':>6} {'other':>5}")
+    print(
+        f"\n== worker sweep: (b) the highest throughput with p95 < {cfg.p95_bar_ms:.0f} ms (and the peak of any step), "
+        "(a) the check-in burst; CPU in ms per request"
+    )
+    print(
+        f"  {'config':<13} {'(b) req/s':>9} {'users':>5} {'p95':>5} {'server':>6} {'gunicorn':>8} {'pg':>5} "
+        f"{'other':>5} "
+        f"{'peak':>6}  | {'(a) req/s':>9} {'p50':>6} {'p95':>6} {'p99':>6} {'server':>6} {'other':>5}"
+    )
     for wc, checkin, best, steps in rows:
         if not steps:
             b = f"{'-':>9} {'':>5} {'':>5} {'':>6} {'':>8} {'':>5} {'':>5}"
         elif best:
             f, c = best.result, best.cpu_ms
-            b = (f"{f.throughput:>9.1f} {best.users:>5} {_ms(f.latency.p95):>5} "
-                 f"{c['server']:>6.2f} {c['gunicorn']:>8.2f} {c['postgres']:>5.2f} {c['other']:>5.1f}")
+            b = (
+                f"{f.throughput:>9.1f} {best.users:>5} {_ms(f.latency.p95):>5} "
+                f"{c['server']:>6.2f} {c['gunicorn']:>8.2f} {c['postgres']:>5.2f} {c['other']:>5.1f}"
+            )
         else:
             b = f"{'none':>9} {'':>5} {'':>5} {'':>6} {'':>8} {'':>5} {'':>5}"
         peak = f"{max(s.result.throughput for s in steps):>6.1f}" if steps else f"{'':>6}"
         a = f"{'-':>9}"
         if checkin:
             f, c = checkin.result, checkin.cpu_ms
-            a = (f"{f.throughput:>9.1f} {_ms(f.latency.p50):>6} {_ms(f.latency.p95):>6} {_ms(f.latency.p99):>6} "
-                 f"{c['server']:>6.2f} {c['other']:>5.1f}")
+            a = (
+                f"{f.throughput:>9.1f} {_ms(f.latency.p50):>6} {_ms(f.latency.p95):>6} {_ms(f.latency.p99):>6} "
+                f"{c['server']:>6.2f} {c['other']:>5.1f}"
+            )
         print(f"  {wc.label:<13} {b} {peak}  | {a}")
     print("  (server = gunicorn + celery + postgres + redis + rabbitmq; other = CPU of processes not the run's)")
 
@@ -764,7 +878,10 @@ def _postgres_findings(log: Path | None, offset: int, db_name: str, limit: int =
             except (IndexError, ValueError):
                 ms = 0.0
             slow.append((ms, line))
-        elif any(marker in line for marker in ("ERROR", "FATAL", "deadlock", "still waiting", "acquired", "DETAIL", "STATEMENT")):
+        elif any(
+            marker in line
+            for marker in ("ERROR", "FATAL", "deadlock", "still waiting", "acquired", "DETAIL", "STATEMENT")
+        ):
             other.append(line)
     found = [f"[postgres] {line[:400]}" for line in other[:limit]]
     if slow:
