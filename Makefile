@@ -13,7 +13,7 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/0
 BROWSE_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST))
 DEV_SITE_URL = http://$(BROWSE_HOST):$(PORT)
 
-.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-requests bench-share bench-telegram bench-stats fuzz-api clean screenshots messages
+.PHONY: run test install install-dev lint migrate seed serve worker beat check bench-signup bench-leaderboard bench-payments bench-requests bench-share bench-telegram bench-stats bench-load fuzz-api clean screenshots messages
 
 # Runtime packages only (requirements.txt): what `make run` and `make serve` need.
 $(VENV)/.installed: requirements.txt
@@ -88,6 +88,16 @@ bench-telegram: install
 # 1,000,000 members and 5,000,000 USDT ledger rows on a scratch database; times each staff figure.
 bench-stats: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/stats.py
+
+# Real HTTP under load (bench/load/run.py): headless Locust against gunicorn with the production
+# settings, PostgreSQL, Redis and a Celery worker on RabbitMQ; a check-in burst, Mini App opens in
+# steps, signups under one hot leader and across unrelated trees, and a gunicorn worker sweep.
+# BENCH_LOAD_QUICK=1 is a smoke run; bench/README.md lists the other knobs. The run flushes its
+# Redis database: db 5 unless BENCH_REDIS_URL is given explicitly (this file's own default, db 0,
+# belongs to the other benchmarks).
+bench-load: install-dev
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_BROKER_URL=$(BENCH_BROKER_URL) \
+	  $(if $(filter file,$(origin BENCH_REDIS_URL)),,BENCH_REDIS_URL=$(BENCH_REDIS_URL)) $(PY) bench/load/run.py
 
 # Schemathesis over /api/schema/ as a member and as staff, on a scratch SQLite database and a
 # loopback runserver (bench/api_fuzz.py; FUZZ_MAX_EXAMPLES, FUZZ_CHECKS, ... tune it).

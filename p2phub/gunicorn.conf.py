@@ -1,8 +1,11 @@
 """gunicorn settings for `make serve` (`gunicorn p2phub.wsgi -c p2phub/gunicorn.conf.py`).
 
 Every value can be overridden from the environment; the command line (`--bind` from the
-Makefile) wins over this file. Sync workers: the app does blocking database and HTTP work,
-so the worker count follows the machine's cores (the usual 2 x cores + 1).
+Makefile) wins over this file. Sync workers by default: the app does blocking database and
+HTTP work, so the worker count follows the machine's cores (the usual 2 x cores + 1).
+`GUNICORN_WORKER_CLASS` / `GUNICORN_THREADS` switch to threaded workers (`gthread`) for
+comparisons such as `make bench-load`'s worker sweep; the defaults stay until measurements on
+the production hardware say otherwise.
 """
 
 import multiprocessing
@@ -22,7 +25,9 @@ def default_workers(cores: int | None = None) -> int:
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # WEB_CONCURRENCY is the name platforms (Heroku, Render, Dokku) set for this.
 workers = _int("WEB_CONCURRENCY", default_workers())
-worker_class = "sync"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or "sync"
+# Threads per worker; gunicorn itself runs a `sync` worker with threads > 1 as `gthread`.
+threads = _int("GUNICORN_THREADS", 1)
 # A request still running after this is killed and logged; the load balancer's timeout should
 # be a little longer. Graceful restarts wait as long for requests in flight.
 timeout = _int("GUNICORN_TIMEOUT", 30)
@@ -32,7 +37,8 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 # Access and error logs to stdout/stderr; the access line carries the request id we echo back.
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# An empty GUNICORN_ACCESS_LOG turns the access log off (no line is even formatted).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = os.environ.get("GUNICORN_ERROR_LOG", "-")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms [%({x-request-id}o)s] "%(a)s"'
