@@ -311,12 +311,13 @@ def partner_join(
     single audit append. An unknown code makes a root and says so. An existing Telegram identity
     is returned as it is: the referrer is fixed at creation.
 
-    The join runs as one all-or-nothing transaction without savepoints. If anything after the
-    member's row fails (a statement timeout on one ancestor's ledger row, a bug in a
-    notification), that attempt is rolled back whole and the join runs again at once with the
-    award step isolated in a savepoint, row by row where the batch fails: exactly what an award
-    failure did before (the others paid, a `ReferralAwardRetry` committed with the member), at
-    the cost of one rolled-back attempt in that rare case.
+    A join under a referrer runs as one all-or-nothing transaction without savepoints (a root
+    keeps treebeard's `add_root`, savepoint included). If anything after the member's row fails
+    (a statement timeout on one ancestor's ledger row, a bug in a notification), that attempt is
+    rolled back whole and the join runs again at once with the award step isolated in a
+    savepoint, row by row where the batch fails: exactly what an award failure did before (the
+    others paid, a `ReferralAwardRetry` committed with the member), at the cost of one
+    rolled-back attempt in that rare case.
     """
     signup = signup or SignupContext()
     normalized_code = normalize_referral_code(referral_code)
