@@ -1,11 +1,16 @@
 """gunicorn settings for `make serve` (`gunicorn p2phub.wsgi -c p2phub/gunicorn.conf.py`).
 
 Every value can be overridden from the environment; the command line (`--bind` from the
-Makefile) wins over this file. Sync workers by default: the app does blocking database and
-HTTP work, so the worker count follows the machine's cores (the usual 2 x cores + 1).
-`GUNICORN_WORKER_CLASS` / `GUNICORN_THREADS` switch to threaded workers (`gthread`) for
-comparisons such as `make bench-load`'s worker sweep; the defaults stay until measurements on
-the production hardware say otherwise.
+Makefile) wins over this file.
+
+Sync workers, cores + 1 of them, chosen from `make bench-load`'s worker sweep (Mini App opens,
+2 cores, PostgreSQL + Redis + a Celery worker on the same machine): sync:3 served 297 req/s at
+p95 27 ms with 5.9 ms of server CPU per request, against sync:2 246, gthread:3x2 263,
+gthread:2x4 239 and sync:5 (the old 2 x cores + 1) 197 req/s at 9.0 ms. A warm request waits on
+one short query and a Redis round trip, so it is CPU-bound: processes beyond the cores only add
+switches and memory, and threads share one interpreter lock with little I/O to overlap. The one
+extra process covers those waits. `GUNICORN_WORKER_CLASS` / `GUNICORN_THREADS` (gthread) and
+WEB_CONCURRENCY stay for other hardware: re-run the sweep there.
 """
 
 import multiprocessing
@@ -19,7 +24,7 @@ def _int(name: str, default: int) -> int:
 
 def default_workers(cores: int | None = None) -> int:
     cores = cores if cores is not None else multiprocessing.cpu_count()
-    return 2 * max(cores, 1) + 1
+    return max(cores, 1) + 1
 
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

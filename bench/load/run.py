@@ -88,8 +88,8 @@ class WorkerConfig:
 
 
 def _today_default() -> str:
-    """p2phub/gunicorn.conf.py's default on this machine: sync, 2 x cores + 1."""
-    return f"sync:{2 * max(os.cpu_count() or 1, 1) + 1}"
+    """p2phub/gunicorn.conf.py's default on this machine: sync, cores + 1."""
+    return f"sync:{max(os.cpu_count() or 1, 1) + 1}"
 
 
 @dataclass

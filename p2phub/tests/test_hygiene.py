@@ -257,8 +257,8 @@ def test_gunicorn_workers_follow_the_machine_unless_web_concurrency_says(monkeyp
     config_file = str(ROOT / "p2phub" / "gunicorn.conf.py")
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     config = runpy.run_path(config_file)
-    assert config["workers"] == 2 * os.cpu_count() + 1
-    assert config["default_workers"](4) == 9
+    assert config["workers"] == os.cpu_count() + 1
+    assert config["default_workers"](4) == 5
     assert config["accesslog"] == "-" and config["timeout"] > 0
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     assert runpy.run_path(config_file)["workers"] == 3
