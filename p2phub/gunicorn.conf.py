@@ -3,13 +3,14 @@
 Every value can be overridden from the environment; the command line (`--bind` from the
 Makefile) wins over this file.
 
-Sync workers, cores + 1 of them, chosen from `make bench-load`'s worker sweep (Mini App opens,
-2 cores, PostgreSQL + Redis + a Celery worker on the same machine): sync:3 served 297 req/s at
-p95 27 ms with 5.9 ms of server CPU per request, against sync:2 246, gthread:3x2 263,
-gthread:2x4 239 and sync:5 (the old 2 x cores + 1) 197 req/s at 9.0 ms. A warm request waits on
-one short query and a Redis round trip, so it is CPU-bound: processes beyond the cores only add
-switches and memory, and threads share one interpreter lock with little I/O to overlap. The one
-extra process covers those waits. `GUNICORN_WORKER_CLASS` / `GUNICORN_THREADS` (gthread) and
+Sync workers, cores + 1 of them, chosen from `make bench-load`'s worker sweep (Mini App opens
+at p95 < 200 ms, 2 cores, PostgreSQL + Redis + a Celery worker on the same machine). Two sweeps,
+the second in a different order so that a warmer cache favours neither: sync:3 297 and 331 req/s
+(5.9 and 5.2 ms of server CPU per request), sync:5 (the old 2 x cores + 1) 197 and 280 (9.0 and
+6.2 ms), gthread:3x2 263 and 282, sync:2 246, gthread:2x4 239. A warm request waits on one short
+query and a Redis round trip, so it is CPU-bound: processes beyond the cores only add switches,
+memory and database connections, and threads share one interpreter lock with little I/O to
+overlap. The one extra process covers those waits. `GUNICORN_WORKER_CLASS` / `GUNICORN_THREADS` (gthread) and
 WEB_CONCURRENCY stay for other hardware: re-run the sweep there.
 """
 
