@@ -30,9 +30,20 @@ class AuditEntry:
     actor_label: str = ""
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL's jsonb cannot hold U+0000; member-sent text (a referral code, a name) may."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def _json_safe(metadata: dict[str, Any]) -> dict[str, Any]:
     # Store exactly what the hash covers: JSON-native values only (Decimals become strings).
-    return json.loads(json.dumps(metadata or {}, cls=DjangoJSONEncoder))
+    return _without_nul(json.loads(json.dumps(metadata or {}, cls=DjangoJSONEncoder)))
 
 
 def _chain_head_locked(cursor) -> str:

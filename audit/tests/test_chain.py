@@ -142,3 +142,17 @@ def test_concurrent_writers_form_one_linear_chain():
     assert report.ok and report.rows == 160
     hashes = list(AuditLog.objects.order_by("id").values_list("prev_hash", "hash"))
     assert len({prev for prev, _ in hashes}) == 160  # no two rows share a predecessor: no fork
+
+
+@pytest.mark.django_db
+def test_member_text_with_a_nul_byte_is_stored_and_chained():
+    """jsonb cannot hold U+0000: an unknown referral code `P2P-\\x00…` from a signup once made
+    the join's audit append fail with a 500 on PostgreSQL."""
+    from partners.services import SignupContext, partner_join
+
+    joined = partner_join(referral_code="P2P-\x00BAD", telegram_id=4_400_000_001, first_name="Nul",
+                          signup=SignupContext(ip="203.0.113.10", user_agent="Mozilla/5.0"))
+    assert joined.created and joined.unknown_referral_code
+    row = AuditLog.objects.get(partner_id=joined.partner.pk, event_type=EventType.REFERRAL_ATTRIBUTION_UNKNOWN_CODE)
+    assert row.metadata == {"code": "P2P-\ufffdBAD"}
+    assert audit_chain_verify().ok
